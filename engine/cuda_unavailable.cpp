@@ -1,0 +1,21 @@
+// The CUDA half of the engine for builds without the CUDA toolkit: every
+// entry point reports that the backend is missing (resolve_device stops
+// users before they get here).
+#include "engine/allocator.h"
+#include "engine/context.h"
+#include "engine/error.h"
+
+namespace rotor {
+
+bool cuda_compiled() { return false; }
+int cuda_device_count() { return 0; }
+
+std::shared_ptr<Allocator> make_cuda_allocator(int) { fail("this build of rotor has no CUDA backend"); }
+CudaState* create_cuda_state(int) { fail("this build of rotor has no CUDA backend"); }
+void destroy_cuda_state(CudaState*) {}
+void cuda_synchronize(CudaState&) {}
+void cuda_copy_bytes(CudaState&, void*, Device, const void*, Device, size_t) {
+  fail("this build of rotor has no CUDA backend");
+}
+
+}  // namespace rotor

@@ -1,0 +1,64 @@
+// Optimizers over a model's parameters, with per-group settings.
+//
+// Each ParamGroup (weights, bn, slopes, bias) has its own weight decay and
+// can be frozen; the method needs the slopes' decay as its own knob, and the
+// coarse-feature step freezes everything but the slopes. Updates go group by
+// group through the optimizer kernels (one launch per group on the GPU).
+// State tensors are named after their parameter for checkpoints.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/module.h"
+
+namespace rotor {
+
+struct GroupSettings {
+  double weight_decay = 0;
+};
+
+struct OptimizerConfig {
+  enum class Kind { sgd, adam } kind = Kind::sgd;
+  double momentum = 0.9;  // SGD
+  bool nesterov = false;  // SGD
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam
+  std::array<GroupSettings, param_group_count> groups{};
+
+  GroupSettings& group(ParamGroup g) { return groups[static_cast<int>(g)]; }
+  const GroupSettings& group(ParamGroup g) const { return groups[static_cast<int>(g)]; }
+};
+
+class Optimizer {
+ public:
+  // params: (name, parameter) pairs; frozen (non-trainable) ones are skipped
+  // at every step.
+  Optimizer(Context& ctx, std::vector<std::pair<std::string, Parameter*>> params, const OptimizerConfig& config);
+
+  // Updates every trainable parameter from its accumulated gradient with
+  // learning rate lr, then zeroes the gradients.
+  void step(double lr);
+  int64_t steps_taken() const { return steps_; }
+  const OptimizerConfig& config() const { return config_; }
+
+  // For checkpoints: the step count and every state tensor by name
+  // ("<param>.momentum", "<param>.adam_m", "<param>.adam_v").
+  void set_steps_taken(int64_t steps) { steps_ = steps; }
+  std::vector<std::pair<std::string, Tensor*>> named_state();
+
+ private:
+  struct Entry {
+    std::string name;
+    Parameter* param;
+    Tensor state1, state2;
+  };
+  Context& ctx_;
+  OptimizerConfig config_;
+  std::vector<Entry> entries_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace rotor

@@ -1,0 +1,77 @@
+#include "engine/thread_pool.h"
+
+#include <algorithm>
+
+namespace rotor {
+
+ThreadPool::ThreadPool(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+static void run_part(const ThreadPool::RangeFn& body, int64_t n, int parts, int index) {
+  const int64_t begin = n * index / parts;
+  const int64_t end = n * (index + 1) / parts;
+  if (begin < end) body(begin, end, index);
+}
+
+void ThreadPool::parallel_for(int64_t n, const RangeFn& body) {
+  if (n <= 0) return;
+  const int parts = static_cast<int>(std::min<int64_t>(n, size()));
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (parts == 1 || busy_) {
+      // A nested call (from inside a body) runs serially on this thread.
+      lock.unlock();
+      body(0, n, 0);
+      return;
+    }
+    busy_ = true;
+    body_ = &body;
+    n_ = n;
+    parts_ = parts;
+    pending_ = parts - 1;
+    ++generation_;
+  }
+  work_ready_.notify_all();
+  run_part(body, n, parts, 0);
+  std::unique_lock<std::mutex> lock(mutex_);
+  work_done_.wait(lock, [this] { return pending_ == 0; });
+  busy_ = false;
+  body_ = nullptr;
+}
+
+void ThreadPool::worker_loop(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    const RangeFn* body;
+    int64_t n;
+    int parts;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+      if (index >= parts_) continue;  // fewer parts than threads this time
+      body = body_;
+      n = n_;
+      parts = parts_;
+    }
+    run_part(*body, n, parts, index);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) work_done_.notify_one();
+    }
+  }
+}
+
+}  // namespace rotor
