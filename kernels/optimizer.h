@@ -1,0 +1,50 @@
+// Optimizer updates, applied to every tensor of one parameter group at once
+// (the CUDA twins do a whole group in one launch).
+//
+// SGD (PyTorch's): g = grad + wd * p; buf = g on the first step, else
+// momentum * buf + g; step = nesterov ? g + momentum * buf : buf;
+// p -= lr * step. momentum == 0 uses no buffer (buf may be nullptr).
+//
+// Adam (PyTorch's, bias-corrected, L2 weight decay added to the gradient):
+// g = grad + wd * p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), t >= 1.
+#pragma once
+
+#include <cstdint>
+
+namespace rotor {
+class Context;
+
+template <class T>
+struct ParamSlot {
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* state1 = nullptr;  // SGD momentum buffer; Adam first moment
+  T* state2 = nullptr;  // Adam second moment
+  int64_t n = 0;
+};
+
+struct SgdHyper {
+  double lr = 0.1, momentum = 0, weight_decay = 0;
+  bool nesterov = false;
+  bool first_step = true;  // the momentum buffer starts at the first gradient
+};
+
+struct AdamHyper {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  int64_t step = 1;  // 1 on the first update
+};
+
+namespace cpu {
+template <class T> void sgd_update(Context& ctx, const ParamSlot<T>* slots, int count, const SgdHyper& h);
+template <class T> void adam_update(Context& ctx, const ParamSlot<T>* slots, int count, const AdamHyper& h);
+}  // namespace cpu
+
+#if ROTOR_HAVE_CUDA
+namespace cuda {
+void sgd_update(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h);
+void adam_update(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h);
+}  // namespace cuda
+#endif
+
+}  // namespace rotor
