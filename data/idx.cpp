@@ -1,0 +1,126 @@
+#include "data/idx.h"
+
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "engine/error.h"
+
+namespace rotor {
+namespace {
+
+// Reads exactly n bytes or returns false at a clean end of file; throws on a
+// read or decompression error.
+bool read_exact(gzFile f, const std::string& path, void* out, size_t n, const char* what) {
+  size_t done = 0;
+  while (done < n) {
+    const unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+    const int got = gzread(f, static_cast<char*>(out) + done, chunk);
+    if (got < 0) {
+      int code = 0;
+      const char* msg = gzerror(f, &code);
+      fail("{}: corrupt file while reading {}: {}", path, what, msg ? msg : "read error");
+    }
+    if (got == 0) {
+      int code = 0;
+      const char* msg = gzerror(f, &code);
+      if (code != Z_OK && code != Z_STREAM_END)
+        fail("{}: corrupt or truncated file while reading {}: {}", path, what, msg ? msg : "read error");
+      return false;
+    }
+    done += static_cast<size_t>(got);
+  }
+  return true;
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> f(gzopen(path.c_str(), "rb"), gzclose);
+  ROTOR_CHECK(f != nullptr, "cannot open {}: {}", path, std::strerror(errno));
+  uint8_t head[4];
+  ROTOR_CHECK(read_exact(f.get(), path, head, 4, "the magic number"), "{}: truncated file: no IDX header", path);
+  ROTOR_CHECK(head[0] == 0 && head[1] == 0, "{}: not an IDX file (magic bytes {:02x} {:02x}, expected 00 00)", path,
+              head[0], head[1]);
+  ROTOR_CHECK(head[2] == 0x08, "{}: IDX element type 0x{:02x} is not supported (expected 0x08, unsigned byte)",
+              path, head[2]);
+  ROTOR_CHECK(head[3] >= 1 && head[3] <= 4, "{}: IDX file with {} dimensions", path, head[3]);
+  IdxArray a;
+  size_t total = 1;
+  for (int d = 0; d < head[3]; ++d) {
+    uint8_t b[4];
+    ROTOR_CHECK(read_exact(f.get(), path, b, 4, "the dimensions"), "{}: truncated file: header ends in dimension {}",
+                path, d);
+    const uint32_t dim = (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
+    ROTOR_CHECK(dim > 0 && dim < (1u << 28), "{}: dimension {} has size {}", path, d, dim);
+    a.dims.push_back(dim);
+    total *= dim;
+    ROTOR_CHECK(total < (size_t(1) << 34), "{}: data of more than 16 GiB", path);
+  }
+  a.data.resize(total);
+  ROTOR_CHECK(read_exact(f.get(), path, a.data.data(), total, "the data"),
+              "{}: truncated file: the header announces {} data bytes but the file ends before", path, total);
+  uint8_t extra;
+  ROTOR_CHECK(!read_exact(f.get(), path, &extra, 1, "the end of the file"),
+              "{}: unexpected bytes after the {} data bytes the header announces", path, total);
+  return a;
+}
+
+Dataset read_idx_pair(const std::string& images_path, const std::string& labels_path, int64_t classes) {
+  IdxArray images = read_idx(images_path);
+  IdxArray labels = read_idx(labels_path);
+  ROTOR_CHECK(images.dims.size() == 3, "{}: an images file has 3 dimensions (N, H, W), this one has {}",
+              images_path, images.dims.size());
+  ROTOR_CHECK(labels.dims.size() == 1, "{}: a labels file has 1 dimension (N), this one has {}", labels_path,
+              labels.dims.size());
+  ROTOR_CHECK(images.dims[0] == labels.dims[0], "{} holds {} images but {} holds {} labels", images_path,
+              images.dims[0], labels_path, labels.dims[0]);
+  Dataset d;
+  d.channels = 1;
+  d.height = images.dims[1];
+  d.width = images.dims[2];
+  d.images = std::move(images.data);
+  d.labels.reserve(labels.data.size());
+  for (size_t i = 0; i < labels.data.size(); ++i) {
+    ROTOR_CHECK(labels.data[i] < classes, "{}: label {} of item {} is not below {}", labels_path, labels.data[i], i,
+                classes);
+    d.labels.push_back(labels.data[i]);
+  }
+  return d;
+}
+
+static std::string find_idx(const std::string& dir, const std::string& base, const std::string& what) {
+  const std::string raw = dir + "/" + base;
+  if (file_exists(raw)) return raw;
+  if (file_exists(raw + ".gz")) return raw + ".gz";
+  fail("{}: no {} in {} (looked for {} and {}.gz)", what, base, dir, base, base);
+}
+
+DataSplit load_mnist_dir(const std::string& dir, const std::string& name) {
+  DataSplit s;
+  s.name = name;
+  s.source = dir;
+  s.classes = 10;
+  const std::string what = name + ":" + dir;
+  s.train = read_idx_pair(find_idx(dir, "train-images-idx3-ubyte", what),
+                          find_idx(dir, "train-labels-idx1-ubyte", what), s.classes);
+  s.test = read_idx_pair(find_idx(dir, "t10k-images-idx3-ubyte", what), find_idx(dir, "t10k-labels-idx1-ubyte", what),
+                         s.classes);
+  if (name == "fashion-mnist")
+    s.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  else
+    for (int i = 0; i < 10; ++i) s.class_names.push_back(std::to_string(i));
+  validate(s, what);
+  return s;
+}
+
+}  // namespace rotor

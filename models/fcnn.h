@@ -1,0 +1,21 @@
+// FCNN: flatten -> linear (in -> hidden, no bias) -> BN1d + ReLU/RReLU ->
+// linear (hidden -> classes). "fcnn" is the paper's 784-500-10 on MNIST-like
+// data (the input size comes from the data set); "fcnn-H" sets the width.
+#pragma once
+
+#include "models/model.h"
+
+namespace rotor {
+
+class Fcnn : public Model {
+ public:
+  Fcnn(Context& ctx, const ModelSpec& spec, int64_t hidden);
+  Var forward(Graph& g, const Var& x) override;
+
+ private:
+  Linear& fc1_;
+  BatchNorm& bn1_;
+  Linear& fc2_;
+};
+
+}  // namespace rotor

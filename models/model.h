@@ -1,0 +1,56 @@
+// Model: a network built by name from a ModelSpec, and the spec itself.
+//
+// The spec is everything needed to rebuild and use the network: architecture
+// name, activation, input geometry, class count and input normalisation
+// (from the data set), and, for a pruned network, which channels survive.
+// It travels in every model file.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/json.h"
+#include "engine/layers.h"
+
+namespace rotor {
+
+struct ModelSpec {
+  std::string arch = "fcnn";  // fcnn[-H], resnet<6n+2>, wrn-<6n+4>-<k>
+  Activation act = Activation::rrelu;
+  int64_t in_channels = 1, height = 28, width = 28;
+  int64_t classes = 10;
+  double dropout = 0;  // wide ResNets: dropout between the convs of a block
+  Json live;           // pruned networks: surviving channels per layer (null = full)
+  // Input normalisation learned from the training set (per channel), so a
+  // model file can be used on the same images from any source.
+  std::vector<double> mean, std;
+  std::vector<std::string> class_names;  // optional
+
+  Json to_json() const;
+  static ModelSpec from_json(const Json& j);  // throws naming the bad field
+  std::string describe() const;               // "resnet20 (rrelu), 3x32x32 -> 10"
+};
+
+class Model : public Module {
+ public:
+  explicit Model(ModelSpec spec) : spec_(std::move(spec)) {}
+  const ModelSpec& spec() const { return spec_; }
+  // x (N, C, H, W) normalised images -> logits (N, classes).
+  virtual Var forward(Graph& g, const Var& x) = 0;
+
+  // The RReLU slope parameters in network order, with their names.
+  std::vector<std::pair<std::string, Parameter*>> named_slopes();
+
+ private:
+  ModelSpec spec_;
+};
+
+// Builds the network the spec names, initialised from ctx.rng() (Kaiming
+// weights, slopes 1). Throws naming the spec field that is wrong.
+std::unique_ptr<Model> build_model(Context& ctx, const ModelSpec& spec);
+
+// True when `arch` names a known architecture (it may still not fit the data).
+bool is_known_arch(const std::string& arch);
+
+}  // namespace rotor

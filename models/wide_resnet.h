@@ -1,0 +1,42 @@
+// Wide ResNets (Zagoruyko & Komodakis 2016) with RReLU placed as in the
+// paper: pre-activation wide blocks
+//
+//   x -> BN+RReLU -> conv1 (stride) -> BN+RReLU -> dropout -> conv2 -> (+ shortcut)
+//
+// where the shortcut is x itself, or a 1x1 conv (stride) of the activated x
+// where width or stride changes; stem conv 3x3 to 16, three groups of n
+// blocks (widths 16k/32k/64k, strides 1/2/2), then a final BN + plain ReLU,
+// global average pooling and a linear classifier. wrn-<6n+4>-<k>.
+#pragma once
+
+#include <vector>
+
+#include "models/model.h"
+
+namespace rotor {
+
+class WideBlock : public Module {
+ public:
+  WideBlock(Context& ctx, int64_t in, int64_t out, int64_t stride, Activation act, double dropout);
+  Var forward(Graph& g, const Var& x);
+
+  BatchNorm& bn1;  // on the block input (in channels)
+  Conv2d& conv1;
+  BatchNorm& bn2;  // on conv1's output (out channels)
+  Conv2d& conv2;
+  Conv2d* shortcut = nullptr;  // 1x1, where width or stride changes
+  double dropout;
+};
+
+class WideResNet : public Model {
+ public:
+  WideResNet(Context& ctx, const ModelSpec& spec, int64_t depth, int64_t widen);
+  Var forward(Graph& g, const Var& x) override;
+
+  Conv2d& stem_conv;
+  std::vector<WideBlock*> blocks;
+  BatchNorm& final_bn;  // BN + plain ReLU before pooling
+  Linear& fc;
+};
+
+}  // namespace rotor
