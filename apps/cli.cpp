@@ -1,0 +1,100 @@
+#include "apps/cli.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include "engine/error.h"
+
+namespace rotor {
+
+CommandLine::CommandLine(std::string command, std::string summary, std::vector<FlagDef> defs)
+    : command_(std::move(command)), summary_(std::move(summary)), defs_(std::move(defs)) {}
+
+const FlagDef& CommandLine::def(const std::string& name) const {
+  for (const FlagDef& d : defs_)
+    if (d.name == name) return d;
+  fail("rotor {}: unknown flag --{} (see rotor {} --help)", command_, name, command_);
+}
+
+void CommandLine::parse(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      help_ = true;
+      continue;
+    }
+    ROTOR_CHECK(a.size() > 2 && a.compare(0, 2, "--") == 0, "rotor {}: unexpected argument '{}' (flags start with --)",
+                command_, a);
+    std::string name = a.substr(2), value;
+    const size_t eq = name.find('=');
+    const bool inline_value = eq != std::string::npos;
+    if (inline_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const FlagDef& d = def(name);
+    ROTOR_CHECK(!values_.count(name), "rotor {}: --{} is given twice", command_, name);
+    if (d.value_name.empty()) {
+      ROTOR_CHECK(!inline_value, "rotor {}: --{} is a switch and takes no value", command_, name);
+    } else if (!inline_value) {
+      ROTOR_CHECK(i + 1 < args.size() && args[i + 1].compare(0, 2, "--") != 0, "rotor {}: --{} needs a value ({})",
+                  command_, name, d.value_name);
+      value = args[++i];
+    }
+    ROTOR_CHECK(d.value_name.empty() || !value.empty(), "rotor {}: --{} needs a value ({})", command_, name,
+                d.value_name);
+    values_[name] = value;
+  }
+}
+
+std::string CommandLine::usage() const {
+  std::string out = fmt::format("usage: rotor {} [flags]\n\n{}\n\nflags:\n", command_, summary_);
+  for (const FlagDef& d : defs_) {
+    const std::string left = d.value_name.empty() ? "--" + d.name : "--" + d.name + " " + d.value_name;
+    out += fmt::format("  {:<26} {}", left, d.help);
+    if (!d.default_text.empty()) out += fmt::format(" (default: {})", d.default_text);
+    out += "\n";
+  }
+  out += fmt::format("  {:<26} {}\n", "--help", "show this text");
+  return out;
+}
+
+bool CommandLine::has(const std::string& name) const {
+  def(name);
+  return values_.count(name) > 0;
+}
+
+std::string CommandLine::text(const std::string& name, const std::string& fallback) const {
+  def(name);
+  const auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+int64_t CommandLine::integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
+  if (!has(name)) return fallback;
+  const std::string& s = values_.at(name);
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  ROTOR_CHECK(ec == std::errc() && end == s.data() + s.size(), "rotor {}: --{} expects an integer, got '{}'",
+              command_, name, s);
+  ROTOR_CHECK(v >= min && v <= max, "rotor {}: --{} must be between {} and {}, got {}", command_, name, min, max, v);
+  return v;
+}
+
+double CommandLine::number(const std::string& name, double fallback, double min, double max) const {
+  if (!has(name)) return fallback;
+  const std::string& s = values_.at(name);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  ROTOR_CHECK(end == s.c_str() + s.size() && std::isfinite(v), "rotor {}: --{} expects a number, got '{}'", command_,
+              name, s);
+  ROTOR_CHECK(v >= min && v <= max, "rotor {}: --{} must be between {} and {}, got {}", command_, name, min, max, s);
+  return v;
+}
+
+bool CommandLine::on(const std::string& name) const { return has(name); }
+
+}  // namespace rotor

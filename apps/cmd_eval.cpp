@@ -1,0 +1,47 @@
+// rotor eval: accuracy and loss of a model file on a data set's test images.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/trainer.h"
+#include "data/registry.h"
+#include "engine/context.h"
+#include "models/model_file.h"
+
+namespace rotor {
+
+int cmd_eval(const Args& args) {
+  CommandLine cl("eval", "Evaluates a model file on the test images of a data set.",
+                 {
+                     {"model-file", "FILE", "a model file written by rotor train or rotor prune", ""},
+                     {"data", "SPEC", "fashion-mnist[:DIR] or mnist:DIR", "fashion-mnist"},
+                     {"batch", "N", "evaluation batch size", "1000"},
+                     {"device", "auto|cpu|cuda", "where to run", "auto"},
+                     {"threads", "N", "CPU threads", "all cores"},
+                 });
+  cl.parse(args);
+  if (cl.help_requested()) {
+    std::fputs(cl.usage().c_str(), stdout);
+    return 0;
+  }
+  ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
+  const std::string path = cl.text("model-file");
+  const int64_t batch = cl.integer("batch", 1000, 1, 1 << 20);
+  ContextOptions copts;
+  copts.device = resolve_device(cl.text("device", "auto"));
+  copts.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
+  Context ctx(copts);
+  std::unique_ptr<Model> model = load_model_file(ctx, path);
+  const DataSplit data = load_data(cl.text("data", "fashion-mnist"));
+  ROTOR_CHECK(data.classes == model->spec().classes, "{} has {} classes but {} has {}", path, model->spec().classes,
+              data.name, data.classes);
+  const DeviceDataset test(ctx, data.test);
+  const EvalResult r = evaluate(ctx, *model, test, batch);
+  fmt::print("{}: {} on {} test images: accuracy {:.2f}%  loss {:.4f}\n", path, model->spec().describe(), r.count,
+             100 * r.accuracy, r.loss);
+  return 0;
+}
+
+}  // namespace rotor

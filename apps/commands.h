@@ -1,0 +1,16 @@
+// The rotor subcommands. Each takes its arguments (after the subcommand
+// name), prints its own --help, and returns the process exit code; errors
+// propagate as rotor::Error for main() to print.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rotor {
+
+using Args = std::vector<std::string>;
+
+int cmd_train(const Args& args);
+int cmd_eval(const Args& args);
+
+}  // namespace rotor

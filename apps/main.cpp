@@ -1,0 +1,46 @@
+// rotor: train RReLU networks and prune the channels they do not need.
+//
+//   rotor train --help      train a model (the main job)
+//   rotor eval --help       accuracy and loss of a model file on a data set
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "apps/commands.h"
+#include "engine/error.h"
+
+namespace {
+
+constexpr const char* usage = R"(usage: rotor <command> [flags]
+
+commands:
+  train    train a network (FCNN, ResNet, WideResNet; ReLU or RReLU) on a data set
+  eval     accuracy and loss of a model file on a data set
+
+Run 'rotor <command> --help' for the flags of a command.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> all(argv + 1, argv + argc);
+  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    std::fputs(usage, all.empty() ? stderr : stdout);
+    return all.empty() ? 2 : 0;
+  }
+  const std::string command = all[0];
+  const rotor::Args args(all.begin() + 1, all.end());
+  try {
+    if (command == "train") return rotor::cmd_train(args);
+    if (command == "eval") return rotor::cmd_eval(args);
+    fmt::print(stderr, "rotor: unknown command '{}' (expected train or eval; see rotor --help)\n", command);
+    return 2;
+  } catch (const rotor::Error& e) {
+    fmt::print(stderr, "rotor {}: error: {}\n", command, e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "rotor {}: internal error: {}\n", command, e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,171 @@
+#include "apps/trainer.h"
+
+#include <chrono>
+#include <numeric>
+
+#include "engine/context.h"
+#include "engine/ops.h"
+#include "engine/tensor_util.h"
+
+namespace rotor {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+template <class T>
+Tensor upload(Context& ctx, const std::vector<T>& values, const Shape& shape) {
+  Tensor host = Tensor::host(shape, dtype_of<T>());
+  std::copy(values.begin(), values.end(), host.data<T>());
+  return to_device(ctx, host, ctx.device());
+}
+
+// Sums over an epoch kept on the device: read once at the end.
+struct Tally {
+  Tally(Context& ctx) : loss_sum(Tensor::empty(ctx, {1})), correct(Tensor::empty(ctx, {1}, DType::i64)) {
+    fill(ctx, loss_sum, 0.0f);
+    const Tensor zero = Tensor::host({1}, DType::i64);
+    zero.data<int64_t>()[0] = 0;
+    copy(ctx, zero, correct);
+  }
+  void add(Context& ctx, const Tensor& loss, const Tensor& logits, const Tensor& labels) {
+    axpy(ctx, static_cast<float>(labels.numel()), loss, loss_sum);
+    count_correct(ctx, logits, labels, correct);
+  }
+  EvalResult result(Context& ctx, int64_t count) {
+    EvalResult r;
+    r.count = count;
+    r.loss = host_values(ctx, loss_sum)[0] / static_cast<double>(count);
+    r.accuracy = static_cast<double>(to_host(ctx, correct).data<int64_t>()[0]) / static_cast<double>(count);
+    return r;
+  }
+  Tensor loss_sum, correct;
+};
+
+// Batches of a set: full batches, plus the remainder when it has >= 2
+// images (batch norm needs two values per channel in training).
+int64_t batches_of(int64_t n, int64_t batch, bool training) {
+  const int64_t full = n / batch, rest = n % batch;
+  return full + ((rest >= (training ? 2 : 1)) ? 1 : 0);
+}
+
+}  // namespace
+
+DeviceDataset::DeviceDataset(Context& ctx, const Dataset& d)
+    : images(upload(ctx, d.images, {d.size(), d.channels, d.height, d.width})),
+      labels(upload(ctx, d.labels, {d.size()})),
+      size(d.size()),
+      channels(d.channels),
+      height(d.height),
+      width(d.width) {}
+
+AugmentSpec augment_spec(const ModelSpec& spec, bool augment, int crop_pad, uint64_t seed, uint64_t epoch) {
+  ROTOR_CHECK(spec.in_channels <= AugmentSpec::max_channels, "images with {} channels (at most {} are supported)",
+              spec.in_channels, AugmentSpec::max_channels);
+  AugmentSpec a;
+  a.c = spec.in_channels;
+  a.h = spec.height;
+  a.w = spec.width;
+  a.pad = augment ? crop_pad : 0;
+  a.flip = augment;
+  a.seed = seed;
+  a.epoch = epoch;
+  for (int64_t c = 0; c < spec.in_channels; ++c) {
+    a.mean[c] = spec.mean.empty() ? 0.0f : static_cast<float>(spec.mean[c]);
+    a.inv_std[c] = spec.std.empty() ? 1.0f / 255.0f : static_cast<float>(1.0 / spec.std[c]);
+  }
+  return a;
+}
+
+EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64_t batch) {
+  const ModelSpec& spec = model.spec();
+  ROTOR_CHECK(data.channels == spec.in_channels && data.height == spec.height && data.width == spec.width,
+              "the data's images are {}x{}x{} but the model {} expects {}x{}x{}", data.channels, data.height,
+              data.width, spec.arch, spec.in_channels, spec.height, spec.width);
+  const AugmentSpec aug = augment_spec(spec, false, 0, 0, 0);
+  std::vector<int32_t> order(static_cast<size_t>(data.size));
+  std::iota(order.begin(), order.end(), 0);
+  const Tensor indices = upload(ctx, order, {data.size});
+  Tally tally(ctx);
+  const int64_t steps = batches_of(data.size, batch, false);
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t begin = s * batch, end = std::min(data.size, begin + batch);
+    Tensor x = Tensor::empty(ctx, {end - begin, spec.in_channels, spec.height, spec.width});
+    Tensor y = Tensor::empty(ctx, {end - begin}, DType::i32);
+    assemble_batch(ctx, data.images, data.labels, indices.slice(begin, end), aug, x, y);
+    Graph g(ctx, false);
+    Var logits = model.forward(g, make_var(x));
+    Var loss = softmax_cross_entropy(g, logits, y);
+    tally.add(ctx, loss->value, logits->value, y);
+  }
+  return tally.result(ctx, data.size);
+}
+
+static std::vector<std::pair<std::string, Parameter*>> all_parameters(Model& m) { return m.named_parameters(); }
+
+Trainer::Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings)
+    : ctx_(ctx),
+      model_(model),
+      settings_(settings),
+      train_(ctx, data.train),
+      test_(ctx, data.test),
+      optimizer_(ctx, all_parameters(model), settings.optimizer) {
+  ROTOR_CHECK(settings_.batch >= 2, "batch size {} is too small (batch norm needs at least 2)", settings_.batch);
+  ROTOR_CHECK(settings_.epochs >= 1, "the number of epochs must be at least 1");
+  ROTOR_CHECK(train_.size >= 2, "the training set has {} images", train_.size);
+}
+
+int64_t Trainer::steps_per_epoch() const { return batches_of(train_.size, settings_.batch, true); }
+
+EpochResult Trainer::train_epoch(const Progress& progress) {
+  const ModelSpec& spec = model_.spec();
+  const int64_t epoch = epochs_done_ + 1;
+  const int64_t steps = steps_per_epoch();
+  const int64_t n = train_.size, batch = settings_.batch;
+
+  // This epoch's order: a Fisher-Yates shuffle from the run's stream.
+  std::vector<int32_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[ctx_.rng().below(static_cast<uint64_t>(i + 1))]);
+  const Tensor indices = upload(ctx_, order, {n});
+  const AugmentSpec aug =
+      augment_spec(spec, settings_.augment, settings_.crop_pad, hash_u64(settings_.seed, 0xA11CE), epoch);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  Tally tally(ctx_);
+  double lr = 0;
+  int64_t seen = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t begin = s * batch, end = std::min(n, begin + batch);
+    Tensor x = Tensor::empty(ctx_, {end - begin, spec.in_channels, spec.height, spec.width});
+    Tensor y = Tensor::empty(ctx_, {end - begin}, DType::i32);
+    assemble_batch(ctx_, train_.images, train_.labels, indices.slice(begin, end), aug, x, y);
+    const int64_t global_step = (epoch - 1) * steps + s;
+    Graph g(ctx_, true, hash_u64(settings_.seed, static_cast<uint64_t>(global_step)));
+    Var logits = model_.forward(g, make_var(x));
+    Var loss = softmax_cross_entropy(g, logits, y);
+    g.backward(loss);
+    lr = learning_rate(settings_.schedule, global_step, steps, settings_.epochs);
+    optimizer_.step(lr);
+    tally.add(ctx_, loss->value, logits->value, y);
+    seen += end - begin;
+    if (progress) progress(s + 1, steps, seconds_since(t0));
+  }
+  ctx_.synchronize();
+  EpochResult r;
+  r.epoch = epoch;
+  r.lr = lr;
+  r.epoch_seconds = seconds_since(t0);
+  r.images_per_second = static_cast<double>(seen) / r.epoch_seconds;
+  const EvalResult train = tally.result(ctx_, seen);
+  r.train_loss = train.loss;
+  r.train_accuracy = train.accuracy;
+  const auto t1 = std::chrono::steady_clock::now();
+  r.test = evaluate(ctx_, model_, test_, settings_.eval_batch);
+  r.eval_seconds = seconds_since(t1);
+  epochs_done_ = epoch;
+  return r;
+}
+
+}  // namespace rotor
