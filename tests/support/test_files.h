@@ -1,0 +1,26 @@
+// Scratch files for tests: a fresh temporary directory per call, and
+// helpers to write bytes and run the rotor binary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rotor::test {
+
+// A new empty directory under the system temp dir (removed at exit is not
+// guaranteed; names are unique per process and call).
+std::string temp_dir(const std::string& tag);
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
+std::vector<uint8_t> read_bytes(const std::string& path);
+// gzip-compresses bytes into path.
+void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+// Runs the rotor binary with the arguments (a shell command line fragment).
+CommandResult run_rotor(const std::string& args);
+
+}  // namespace rotor::test
