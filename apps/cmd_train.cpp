@@ -57,8 +57,7 @@ struct TrainOptions {
 TrainOptions parse_options(const CommandLine& cl) {
   TrainOptions o;
   o.spec.arch = cl.text("model", "fcnn");
-  ROTOR_CHECK(is_known_arch(o.spec.arch),
-              "--model: unknown model '{}' (expected fcnn, fcnn-<width>, resnet<6n+2>, wrn-<6n+4>-<k>)", o.spec.arch);
+  check_arch(o.spec.arch);
   o.spec.act = parse_activation(cl.text("act", "rrelu"));
   o.data = cl.text("data", "fashion-mnist");
   TrainSettings& s = o.settings;

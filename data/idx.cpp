@@ -110,10 +110,13 @@ DataSplit load_mnist_dir(const std::string& dir, const std::string& name) {
   s.source = dir;
   s.classes = 10;
   const std::string what = name + ":" + dir;
-  s.train = read_idx_pair(find_idx(dir, "train-images-idx3-ubyte", what),
-                          find_idx(dir, "train-labels-idx1-ubyte", what), s.classes);
-  s.test = read_idx_pair(find_idx(dir, "t10k-images-idx3-ubyte", what), find_idx(dir, "t10k-labels-idx1-ubyte", what),
-                         s.classes);
+  // Located one by one, in this order, so the error names the first missing file.
+  const std::string train_images = find_idx(dir, "train-images-idx3-ubyte", what);
+  const std::string train_labels = find_idx(dir, "train-labels-idx1-ubyte", what);
+  const std::string test_images = find_idx(dir, "t10k-images-idx3-ubyte", what);
+  const std::string test_labels = find_idx(dir, "t10k-labels-idx1-ubyte", what);
+  s.train = read_idx_pair(train_images, train_labels, s.classes);
+  s.test = read_idx_pair(test_images, test_labels, s.classes);
   if (name == "fashion-mnist")
     s.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                      "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};

@@ -50,7 +50,8 @@ class Model : public Module {
 // weights, slopes 1). Throws naming the spec field that is wrong.
 std::unique_ptr<Model> build_model(Context& ctx, const ModelSpec& spec);
 
-// True when `arch` names a known architecture (it may still not fit the data).
-bool is_known_arch(const std::string& arch);
+// Throws the error build_model would give when `arch` is not a valid
+// architecture name (so a command can refuse it before loading any data).
+void check_arch(const std::string& arch);
 
 }  // namespace rotor

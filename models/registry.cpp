@@ -45,7 +45,21 @@ ParsedArch parse_arch(const std::string& arch) {
 
 }  // namespace
 
-bool is_known_arch(const std::string& arch) { return parse_arch(arch).kind != ParsedArch::unknown; }
+[[noreturn]] static void unknown_arch(const std::string& arch) {
+  fail("unknown model '{}': expected fcnn, fcnn-<width>, resnet<6n+2> (resnet20, resnet56, resnet110) or "
+       "wrn-<6n+4>-<k> (wrn-16-4, wrn-40-4)",
+       arch);
+}
+
+void check_arch(const std::string& arch) {
+  const ParsedArch a = parse_arch(arch);
+  switch (a.kind) {
+    case ParsedArch::fcnn: return;
+    case ParsedArch::resnet: resnet_config(a.a); return;
+    case ParsedArch::wrn: wide_resnet_check(a.a, a.b); return;
+    case ParsedArch::unknown: unknown_arch(arch);
+  }
+}
 
 std::vector<std::pair<std::string, Parameter*>> Model::named_slopes() {
   std::vector<std::pair<std::string, Parameter*>> out;
@@ -68,9 +82,7 @@ std::unique_ptr<Model> build_model(Context& ctx, const ModelSpec& spec) {
     case ParsedArch::wrn: return std::make_unique<WideResNet>(ctx, spec, a.a, a.b);
     case ParsedArch::unknown: break;
   }
-  fail("unknown model '{}': expected fcnn, fcnn-<width>, resnet<6n+2> (resnet20, resnet56, resnet110) or "
-       "wrn-<6n+4>-<k> (wrn-16-4, wrn-40-4)",
-       spec.arch);
+  unknown_arch(spec.arch);
 }
 
 Json ModelSpec::to_json() const {

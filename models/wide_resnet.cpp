@@ -4,6 +4,11 @@
 
 namespace rotor {
 
+void wide_resnet_check(int64_t depth, int64_t widen) {
+  ROTOR_CHECK(depth >= 10 && (depth - 4) % 6 == 0 && widen >= 1,
+              "wrn-{}-{}: a wide ResNet has depth 6n+4 (16, 22, 28, 40) and width k >= 1", depth, widen);
+}
+
 WideBlock::WideBlock(Context& ctx, int64_t in, int64_t out, int64_t stride, Activation act, double dropout_)
     : bn1(add_module("bn1", std::make_unique<BatchNorm>(ctx, in, then_for(act)))),
       conv1(add_module("conv1", std::make_unique<Conv2d>(ctx, in, out, 3, stride, 1))),
@@ -23,8 +28,7 @@ WideResNet::WideResNet(Context& ctx, const ModelSpec& spec, int64_t depth, int64
     : Model(spec),
       stem_conv(add_module("stem_conv", std::make_unique<Conv2d>(ctx, spec.in_channels, 16, 3, 1, 1))),
       final_bn([&]() -> BatchNorm& {
-        ROTOR_CHECK(depth >= 10 && (depth - 4) % 6 == 0 && widen >= 1,
-                    "wrn-{}-{}: a wide ResNet has depth 6n+4 (16, 22, 28, 40) and width k >= 1", depth, widen);
+        wide_resnet_check(depth, widen);
         const int64_t n = (depth - 4) / 6;
         int64_t width = 16;
         const int64_t widths[3] = {16 * widen, 32 * widen, 64 * widen};

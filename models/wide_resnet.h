@@ -15,6 +15,9 @@
 
 namespace rotor {
 
+// Throws unless depth = 6n + 4 (n >= 1) and widen >= 1.
+void wide_resnet_check(int64_t depth, int64_t widen);
+
 class WideBlock : public Module {
  public:
   WideBlock(Context& ctx, int64_t in, int64_t out, int64_t stride, Activation act, double dropout);

@@ -1,0 +1,68 @@
+// The rotor binary: bad flags and values exit non-zero with one clear line.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "tests/support/test_files.h"
+
+using namespace rotor::test;
+
+namespace {
+
+void expect_error(const std::string& args, const std::string& message) {
+  INFO("rotor " << args);
+  const CommandResult r = run_rotor(args);
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.output, Catch::Contains(message));
+  // One clear line, not a stack of messages.
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') <= 2);
+}
+
+}  // namespace
+
+TEST_CASE("the CLI rejects bad flags and values with one clear line", "[cli]") {
+  expect_error("train --bogus 3", "unknown flag --bogus");
+  expect_error("train --epochs abc", "--epochs expects an integer, got 'abc'");
+  expect_error("train --epochs 0", "--epochs must be between 1 and");
+  expect_error("train --lr fast", "--lr expects a number");
+  expect_error("train --epochs", "--epochs needs a value");
+  expect_error("train --epochs 3 --epochs 4", "--epochs is given twice");
+  expect_error("train stray", "unexpected argument 'stray'");
+  expect_error("train --model resnet21", "the depth of a CIFAR ResNet is 6n+2");
+  expect_error("train --model vgg16", "unknown model 'vgg16'");
+  expect_error("train --act tanh", "unknown activation 'tanh'");
+  expect_error("train --opt rmsprop", "unknown optimizer 'rmsprop'");
+  expect_error("train --schedule linear", "unknown schedule 'linear'");
+  expect_error("train --device tpu", "unknown device 'tpu'");
+  expect_error("train --nesterov --opt adam", "--nesterov applies to --opt sgd only");
+  const std::string out = temp_dir("cli") + "/run";
+  expect_error("train --data mnist:/nonexistent/dir --out " + out, "no train-images-idx3-ubyte in /nonexistent/dir");
+  CHECK_FALSE(std::filesystem::exists(out + "/model.rotor"));
+  expect_error("eval", "--model-file is required");
+  expect_error("eval --model-file /nonexistent.rotor --device cpu", "cannot open /nonexistent.rotor");
+  const CommandResult unknown = run_rotor("frobnicate");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
+}
+
+TEST_CASE("--device cuda without a usable GPU is a clear error, not a crash", "[cli]") {
+  const CommandResult r = run_rotor("train --device cuda --epochs 1 --out " + temp_dir("cli-cuda"));
+  INFO(r.output);
+  if (r.output.find("no CUDA backend") == std::string::npos &&
+      r.output.find("no usable CUDA GPU") == std::string::npos) {
+    // This machine has a GPU and a CUDA build: the flag is valid here.
+    SUCCEED("a GPU is present");
+    return;
+  }
+  CHECK(r.exit_code == 1);
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+}
+
+TEST_CASE("help texts exit 0 and list the flags", "[cli]") {
+  const CommandResult r = run_rotor("train --help");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("--slope-wd") && Catch::Contains("--schedule"));
+  CHECK(run_rotor("--help").exit_code == 0);
+  CHECK(run_rotor("").exit_code == 2);
+}
