@@ -1,4 +1,4 @@
-// CPU batch norm: one channel per task, statistics in double.
+// CPU batch norm: channel ranges per thread, statistics in double.
 #include "kernels/batch_norm.h"
 
 #include <cmath>
@@ -8,35 +8,43 @@
 
 namespace rotor::cpu {
 
+using detail::for_channel_ranges;
+using detail::for_planes;
+
 template <class T>
 void batch_norm_forward_train(Context& ctx, const ChannelShape& s, const T* x, const T* gamma, const T* beta,
                               T* running_mean, T* running_var, double momentum, double eps, T* y, T* save_mean,
                               T* save_invstd) {
-  ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
+  for_channel_ranges(ctx, s, 4, [&](int64_t c0, int64_t c1, double* tmp) {
+    const int64_t w = c1 - c0;
+    double *mean = tmp, *var = tmp + w, *scale = tmp + 2 * w, *shift = tmp + 3 * w;
+    detail::channel_moments(s, x, c0, c1, mean, var);
     for (int64_t c = c0; c < c1; ++c) {
-      const detail::ChannelMoments m = detail::channel_moments(s, x, c);
-      detail::store_train_stats(s, c, m, momentum, eps, running_mean, running_var, save_mean, save_invstd);
-      const double scale = gamma[c] / std::sqrt(m.var_biased + eps);
-      for (int64_t n = 0; n < s.n; ++n) {
-        const int64_t base = (n * s.c + c) * s.hw;
-        for (int64_t i = 0; i < s.hw; ++i) y[base + i] = static_cast<T>((x[base + i] - m.mean) * scale + beta[c]);
-      }
+      detail::store_train_stats(s, c, mean[c - c0], var[c - c0], momentum, eps, running_mean, running_var, save_mean,
+                                save_invstd);
+      scale[c - c0] = gamma[c] / std::sqrt(var[c - c0] + eps);
+      shift[c - c0] = beta[c] - mean[c - c0] * scale[c - c0];
     }
+    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+      const double a = scale[c - c0], b = shift[c - c0];
+      for (int64_t i = 0; i < s.hw; ++i) y[base + i] = static_cast<T>(x[base + i] * a + b);
+    });
   });
 }
 
 template <class T>
 void batch_norm_forward_eval(Context& ctx, const ChannelShape& s, const T* x, const T* gamma, const T* beta,
                              const T* running_mean, const T* running_var, double eps, T* y) {
-  ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
+  for_channel_ranges(ctx, s, 2, [&](int64_t c0, int64_t c1, double* tmp) {
+    double *scale = tmp, *shift = tmp + (c1 - c0);
     for (int64_t c = c0; c < c1; ++c) {
-      const double scale = gamma[c] / std::sqrt(static_cast<double>(running_var[c]) + eps);
-      const double shift = beta[c] - running_mean[c] * scale;
-      for (int64_t n = 0; n < s.n; ++n) {
-        const int64_t base = (n * s.c + c) * s.hw;
-        for (int64_t i = 0; i < s.hw; ++i) y[base + i] = static_cast<T>(x[base + i] * scale + shift);
-      }
+      scale[c - c0] = gamma[c] / std::sqrt(static_cast<double>(running_var[c]) + eps);
+      shift[c - c0] = beta[c] - running_mean[c] * scale[c - c0];
     }
+    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+      const double a = scale[c - c0], b = shift[c - c0];
+      for (int64_t i = 0; i < s.hw; ++i) y[base + i] = static_cast<T>(x[base + i] * a + b);
+    });
   });
 }
 
@@ -44,31 +52,33 @@ template <class T>
 void batch_norm_backward(Context& ctx, const ChannelShape& s, const T* x, const T* dy, const T* gamma,
                          const T* save_mean, const T* save_invstd, T* dx, GradMode mode, T* dgamma, T* dbeta) {
   const double count = static_cast<double>(s.per_channel());
-  ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
-    for (int64_t c = c0; c < c1; ++c) {
+  for_channel_ranges(ctx, s, 2, [&](int64_t c0, int64_t c1, double* tmp) {
+    double *sum_dy = tmp, *sum_dy_xhat = tmp + (c1 - c0);
+    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
       const double mean = save_mean[c], invstd = save_invstd[c];
-      double sum_dy = 0, sum_dy_xhat = 0;
-      for (int64_t n = 0; n < s.n; ++n) {
-        const int64_t base = (n * s.c + c) * s.hw;
-        for (int64_t i = 0; i < s.hw; ++i) {
-          sum_dy += dy[base + i];
-          sum_dy_xhat += dy[base + i] * (x[base + i] - mean) * invstd;
-        }
+      double a = 0, b = 0;
+      for (int64_t i = 0; i < s.hw; ++i) {
+        a += dy[base + i];
+        b += dy[base + i] * (x[base + i] - mean) * invstd;
       }
-      if (dgamma) dgamma[c] += static_cast<T>(sum_dy_xhat);
-      if (dbeta) dbeta[c] += static_cast<T>(sum_dy);
-      if (!dx) continue;
-      // dx = gamma * invstd / M * (M * dy - sum dy - xhat * sum dy*xhat)
-      const double k = gamma[c] * invstd / count;
-      for (int64_t n = 0; n < s.n; ++n) {
-        const int64_t base = (n * s.c + c) * s.hw;
-        for (int64_t i = 0; i < s.hw; ++i) {
-          const double xhat = (x[base + i] - mean) * invstd;
-          const T g = static_cast<T>(k * (count * dy[base + i] - sum_dy - xhat * sum_dy_xhat));
-          dx[base + i] = mode == GradMode::accumulate ? dx[base + i] + g : g;
-        }
-      }
+      sum_dy[c - c0] += a;
+      sum_dy_xhat[c - c0] += b;
+    });
+    for (int64_t c = c0; c < c1; ++c) {
+      if (dgamma) dgamma[c] += static_cast<T>(sum_dy_xhat[c - c0]);
+      if (dbeta) dbeta[c] += static_cast<T>(sum_dy[c - c0]);
     }
+    if (!dx) return;
+    // dx = gamma * invstd / M * (M * dy - sum dy - xhat * sum dy*xhat)
+    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+      const double mean = save_mean[c], invstd = save_invstd[c], k = gamma[c] * invstd / count;
+      const double sdy = sum_dy[c - c0], sdx = sum_dy_xhat[c - c0];
+      for (int64_t i = 0; i < s.hw; ++i) {
+        const double xhat = (x[base + i] - mean) * invstd;
+        const T g = static_cast<T>(k * (count * dy[base + i] - sdy - xhat * sdx));
+        dx[base + i] = mode == GradMode::accumulate ? dx[base + i] + g : g;
+      }
+    });
   });
 }
 

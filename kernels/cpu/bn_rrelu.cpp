@@ -7,18 +7,23 @@
 #include "kernels/cpu/channel_stats.h"
 
 namespace rotor::cpu {
+
+using detail::for_channel_ranges;
+using detail::for_planes;
+
 namespace {
 
-// y = b * max(0, x * scale + shift) over channel c.
+// y = b * max(0, x * scale + shift) over channels [c0, c1).
 template <class T>
-void apply_channel(const ChannelShape& s, int64_t c, const T* x, double scale, double shift, double b, T* y) {
-  for (int64_t n = 0; n < s.n; ++n) {
-    const int64_t base = (n * s.c + c) * s.hw;
+void apply(const ChannelShape& s, int64_t c0, int64_t c1, const T* x, const double* scale, const double* shift,
+           const T* slope, T* y) {
+  for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+    const double a = scale[c - c0], sh = shift[c - c0], b = slope ? double(slope[c]) : 1.0;
     for (int64_t i = 0; i < s.hw; ++i) {
-      const double z = x[base + i] * scale + shift;
+      const double z = x[base + i] * a + sh;
       y[base + i] = static_cast<T>(z > 0 ? b * z : 0.0);
     }
-  }
+  });
 }
 
 }  // namespace
@@ -27,24 +32,30 @@ template <class T>
 void bn_rrelu_forward_train(Context& ctx, const ChannelShape& s, const T* x, const T* gamma, const T* beta,
                             const T* slope, T* running_mean, T* running_var, double momentum, double eps, T* y,
                             T* save_mean, T* save_invstd) {
-  ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
+  for_channel_ranges(ctx, s, 4, [&](int64_t c0, int64_t c1, double* tmp) {
+    const int64_t w = c1 - c0;
+    double *mean = tmp, *var = tmp + w, *scale = tmp + 2 * w, *shift = tmp + 3 * w;
+    detail::channel_moments(s, x, c0, c1, mean, var);
     for (int64_t c = c0; c < c1; ++c) {
-      const detail::ChannelMoments m = detail::channel_moments(s, x, c);
-      detail::store_train_stats(s, c, m, momentum, eps, running_mean, running_var, save_mean, save_invstd);
-      const double scale = gamma[c] / std::sqrt(m.var_biased + eps);
-      apply_channel(s, c, x, scale, beta[c] - m.mean * scale, slope ? double(slope[c]) : 1.0, y);
+      detail::store_train_stats(s, c, mean[c - c0], var[c - c0], momentum, eps, running_mean, running_var, save_mean,
+                                save_invstd);
+      scale[c - c0] = gamma[c] / std::sqrt(var[c - c0] + eps);
+      shift[c - c0] = beta[c] - mean[c - c0] * scale[c - c0];
     }
+    apply(s, c0, c1, x, scale, shift, slope, y);
   });
 }
 
 template <class T>
 void bn_rrelu_forward_eval(Context& ctx, const ChannelShape& s, const T* x, const T* gamma, const T* beta,
                            const T* slope, const T* running_mean, const T* running_var, double eps, T* y) {
-  ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
+  for_channel_ranges(ctx, s, 2, [&](int64_t c0, int64_t c1, double* tmp) {
+    double *scale = tmp, *shift = tmp + (c1 - c0);
     for (int64_t c = c0; c < c1; ++c) {
-      const double scale = gamma[c] / std::sqrt(static_cast<double>(running_var[c]) + eps);
-      apply_channel(s, c, x, scale, beta[c] - running_mean[c] * scale, slope ? double(slope[c]) : 1.0, y);
+      scale[c - c0] = gamma[c] / std::sqrt(static_cast<double>(running_var[c]) + eps);
+      shift[c - c0] = beta[c] - running_mean[c] * scale[c - c0];
     }
+    apply(s, c0, c1, x, scale, shift, slope, y);
   });
 }
 
@@ -53,41 +64,46 @@ void bn_rrelu_backward(Context& ctx, const ChannelShape& s, const T* x, const T*
                        const T* slope, const T* save_mean, const T* save_invstd, T* dx, GradMode mode, T* dgamma,
                        T* dbeta, T* dslope) {
   const double count = static_cast<double>(s.per_channel());
-  ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
+  for_channel_ranges(ctx, s, 3, [&](int64_t c0, int64_t c1, double* tmp) {
+    const int64_t w = c1 - c0;
+    double *sum_dz = tmp, *sum_dz_xhat = tmp + w, *sum_dy_act = tmp + 2 * w;
+    // Pass 1: the three per-channel reductions, dz = dy * b * [z > 0].
+    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+      const double mean = save_mean[c], invstd = save_invstd[c], g = gamma[c], bt = beta[c];
+      const double b = slope ? double(slope[c]) : 1.0;
+      double a0 = 0, a1 = 0, a2 = 0;
+      for (int64_t i = 0; i < s.hw; ++i) {
+        const double xhat = (x[base + i] - mean) * invstd;
+        const double z = g * xhat + bt;
+        if (z > 0) {
+          const double dz = dy[base + i] * b;
+          a0 += dz;
+          a1 += dz * xhat;
+          a2 += dy[base + i] * z;
+        }
+      }
+      sum_dz[c - c0] += a0;
+      sum_dz_xhat[c - c0] += a1;
+      sum_dy_act[c - c0] += a2;
+    });
     for (int64_t c = c0; c < c1; ++c) {
-      const double mean = save_mean[c], invstd = save_invstd[c];
-      const double g = gamma[c], bt = beta[c], b = slope ? double(slope[c]) : 1.0;
-      // Pass 1: the three per-channel reductions.
-      double sum_dz = 0, sum_dz_xhat = 0, sum_dy_act = 0;
-      for (int64_t n = 0; n < s.n; ++n) {
-        const int64_t base = (n * s.c + c) * s.hw;
-        for (int64_t i = 0; i < s.hw; ++i) {
-          const double xhat = (x[base + i] - mean) * invstd;
-          const double z = g * xhat + bt;
-          if (z > 0) {
-            const double dz = dy[base + i] * b;
-            sum_dz += dz;
-            sum_dz_xhat += dz * xhat;
-            sum_dy_act += dy[base + i] * z;
-          }
-        }
-      }
-      if (dgamma) dgamma[c] += static_cast<T>(sum_dz_xhat);
-      if (dbeta) dbeta[c] += static_cast<T>(sum_dz);
-      if (dslope) dslope[c] += static_cast<T>(sum_dy_act);
-      if (!dx) continue;
-      // Pass 2: dx = gamma * invstd / M * (M * dz - sum dz - xhat * sum dz*xhat).
-      const double k = g * invstd / count;
-      for (int64_t n = 0; n < s.n; ++n) {
-        const int64_t base = (n * s.c + c) * s.hw;
-        for (int64_t i = 0; i < s.hw; ++i) {
-          const double xhat = (x[base + i] - mean) * invstd;
-          const double dz = g * xhat + bt > 0 ? dy[base + i] * b : 0.0;
-          const T v = static_cast<T>(k * (count * dz - sum_dz - xhat * sum_dz_xhat));
-          dx[base + i] = mode == GradMode::accumulate ? dx[base + i] + v : v;
-        }
-      }
+      if (dgamma) dgamma[c] += static_cast<T>(sum_dz_xhat[c - c0]);
+      if (dbeta) dbeta[c] += static_cast<T>(sum_dz[c - c0]);
+      if (dslope) dslope[c] += static_cast<T>(sum_dy_act[c - c0]);
     }
+    if (!dx) return;
+    // Pass 2: dx = gamma * invstd / M * (M * dz - sum dz - xhat * sum dz*xhat).
+    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+      const double mean = save_mean[c], invstd = save_invstd[c], g = gamma[c], bt = beta[c];
+      const double b = slope ? double(slope[c]) : 1.0, k = g * invstd / count;
+      const double sdz = sum_dz[c - c0], sdzx = sum_dz_xhat[c - c0];
+      for (int64_t i = 0; i < s.hw; ++i) {
+        const double xhat = (x[base + i] - mean) * invstd;
+        const double dz = g * xhat + bt > 0 ? dy[base + i] * b : 0.0;
+        const T v = static_cast<T>(k * (count * dz - sdz - xhat * sdzx));
+        dx[base + i] = mode == GradMode::accumulate ? dx[base + i] + v : v;
+      }
+    });
   });
 }
 

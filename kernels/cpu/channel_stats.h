@@ -1,47 +1,69 @@
-// Per-channel batch statistics shared by the CPU batch_norm and bn_rrelu.
-// Accumulates in double (two passes: mean, then squared deviations) so the
-// reference is as exact as the data allows.
+// Per-channel loops shared by the CPU batch_norm and bn_rrelu.
+//
+// Work is split across threads by channel ranges, and within a range the
+// loops run n -> c -> hw, so memory is read in order both for images
+// (large hw: contiguous rows) and for (N, C) activations (hw = 1: the
+// channels of a sample are contiguous). Sums are accumulated in double, the
+// variance in a second pass, so the reference is as exact as the data allows.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
+#include "engine/context.h"
 #include "kernels/shapes.h"
 
 namespace rotor::cpu::detail {
 
-struct ChannelMoments {
-  double mean = 0, var_biased = 0;
-};
+// Calls body(n, c, base) for every (sample, channel) of channels [c0, c1),
+// base being the offset of that (n, c) plane of hw values.
+template <class Body>
+void for_planes(const ChannelShape& s, int64_t c0, int64_t c1, const Body& body) {
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = c0; c < c1; ++c) body(n, c, (n * s.c + c) * s.hw);
+}
 
+// Splits channels over the pool: body(c0, c1, scratch) where scratch has
+// room for `per_channel` doubles for each channel of the range.
+template <class Body>
+void for_channel_ranges(Context& ctx, const ChannelShape& s, int per_channel, const Body& body) {
+  ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
+    std::vector<double> scratch(static_cast<size_t>((c1 - c0) * per_channel), 0.0);
+    body(c0, c1, scratch.data());
+  });
+}
+
+// mean[c - c0] and biased variance var[c - c0] of channels [c0, c1).
 template <class T>
-ChannelMoments channel_moments(const ChannelShape& s, const T* x, int64_t c) {
-  const int64_t count = s.per_channel();
-  double sum = 0;
-  for (int64_t n = 0; n < s.n; ++n) {
-    const T* p = x + (n * s.c + c) * s.hw;
-    for (int64_t i = 0; i < s.hw; ++i) sum += p[i];
-  }
-  const double mean = sum / static_cast<double>(count);
-  double sq = 0;
-  for (int64_t n = 0; n < s.n; ++n) {
-    const T* p = x + (n * s.c + c) * s.hw;
-    for (int64_t i = 0; i < s.hw; ++i) sq += (p[i] - mean) * (p[i] - mean);
-  }
-  return {mean, sq / static_cast<double>(count)};
+void channel_moments(const ChannelShape& s, const T* x, int64_t c0, int64_t c1, double* mean, double* var) {
+  const double count = static_cast<double>(s.per_channel());
+  for (int64_t c = c0; c < c1; ++c) mean[c - c0] = var[c - c0] = 0;
+  for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+    double sum = 0;
+    for (int64_t i = 0; i < s.hw; ++i) sum += x[base + i];
+    mean[c - c0] += sum;
+  });
+  for (int64_t c = c0; c < c1; ++c) mean[c - c0] /= count;
+  for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+    const double m = mean[c - c0];
+    double sq = 0;
+    for (int64_t i = 0; i < s.hw; ++i) sq += (x[base + i] - m) * (x[base + i] - m);
+    var[c - c0] += sq;
+  });
+  for (int64_t c = c0; c < c1; ++c) var[c - c0] /= count;
 }
 
 // Writes save_mean/invstd of channel c and updates its running statistics.
 template <class T>
-void store_train_stats(const ChannelShape& s, int64_t c, const ChannelMoments& m, double momentum, double eps,
+void store_train_stats(const ChannelShape& s, int64_t c, double mean, double var_biased, double momentum, double eps,
                        T* running_mean, T* running_var, T* save_mean, T* save_invstd) {
   const double count = static_cast<double>(s.per_channel());
-  save_mean[c] = static_cast<T>(m.mean);
-  save_invstd[c] = static_cast<T>(1.0 / std::sqrt(m.var_biased + eps));
-  if (running_mean) running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * m.mean);
+  save_mean[c] = static_cast<T>(mean);
+  save_invstd[c] = static_cast<T>(1.0 / std::sqrt(var_biased + eps));
+  if (running_mean) running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
   if (running_var)
-    running_var[c] =
-        static_cast<T>((1 - momentum) * running_var[c] + momentum * m.var_biased * count / (count - 1));
+    running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * var_biased * count / (count - 1));
 }
 
 }  // namespace rotor::cpu::detail

@@ -5,40 +5,54 @@
 #include "engine/context.h"
 
 namespace rotor::cpu {
+namespace {
+
+// Updates are elementwise: big tensors are split across the pool.
+template <class Body>
+void for_slot(Context& ctx, int64_t n, const Body& body) {
+  if (n < (1 << 15)) return body(int64_t(0), n);
+  ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) { body(i0, i1); });
+}
+
+}  // namespace
 
 template <class T>
-void sgd_update(Context&, const ParamSlot<T>* slots, int count, const SgdHyper& h) {
+void sgd_update(Context& ctx, const ParamSlot<T>* slots, int count, const SgdHyper& h) {
   const T lr = static_cast<T>(h.lr), mom = static_cast<T>(h.momentum), wd = static_cast<T>(h.weight_decay);
   for (int t = 0; t < count; ++t) {
     const ParamSlot<T>& s = slots[t];
-    for (int64_t i = 0; i < s.n; ++i) {
-      T g = s.grad[i] + wd * s.param[i];
-      if (h.momentum != 0) {
-        const T buf = h.first_step ? g : mom * s.state1[i] + g;
-        s.state1[i] = buf;
-        g = h.nesterov ? g + mom * buf : buf;
+    for_slot(ctx, s.n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        T g = s.grad[i] + wd * s.param[i];
+        if (h.momentum != 0) {
+          const T buf = h.first_step ? g : mom * s.state1[i] + g;
+          s.state1[i] = buf;
+          g = h.nesterov ? g + mom * buf : buf;
+        }
+        s.param[i] -= lr * g;
       }
-      s.param[i] -= lr * g;
-    }
+    });
   }
 }
 
 template <class T>
-void adam_update(Context&, const ParamSlot<T>* slots, int count, const AdamHyper& h) {
+void adam_update(Context& ctx, const ParamSlot<T>* slots, int count, const AdamHyper& h) {
   const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2), wd = static_cast<T>(h.weight_decay);
   const T step_size = static_cast<T>(h.lr / (1 - std::pow(h.beta1, static_cast<double>(h.step))));
   const T root_c2 = static_cast<T>(std::sqrt(1 - std::pow(h.beta2, static_cast<double>(h.step))));
   const T eps = static_cast<T>(h.eps);
   for (int t = 0; t < count; ++t) {
     const ParamSlot<T>& s = slots[t];
-    for (int64_t i = 0; i < s.n; ++i) {
-      const T g = s.grad[i] + wd * s.param[i];
-      const T m = b1 * s.state1[i] + (1 - b1) * g;
-      const T v = b2 * s.state2[i] + (1 - b2) * g * g;
-      s.state1[i] = m;
-      s.state2[i] = v;
-      s.param[i] -= step_size * m / (std::sqrt(v) / root_c2 + eps);
-    }
+    for_slot(ctx, s.n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const T g = s.grad[i] + wd * s.param[i];
+        const T m = b1 * s.state1[i] + (1 - b1) * g;
+        const T v = b2 * s.state2[i] + (1 - b2) * g * g;
+        s.state1[i] = m;
+        s.state2[i] = v;
+        s.param[i] -= step_size * m / (std::sqrt(v) / root_c2 + eps);
+      }
+    });
   }
 }
 
