@@ -1,116 +1,80 @@
 // rotor train: the main job. Trains a model on a data set and writes the
-// run's files (apps/run_files.h) into --out.
+// run's files (apps/run_files.h) into --out; --resume DIR continues a run
+// from DIR/checkpoint.rotor so that its metrics equal an uninterrupted run's.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
-#include "apps/cli.h"
+#include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/progress.h"
 #include "apps/run_files.h"
 #include "apps/slope_stats.h"
-#include "apps/trainer.h"
+#include "apps/train_options.h"
 #include "data/registry.h"
 #include "engine/context.h"
 #include "engine/init.h"
+#include "engine/tensor_util.h"
 #include "models/model_file.h"
 
 namespace rotor {
 namespace {
 
-CommandLine train_flags() {
-  return CommandLine(
-      "train", "Trains a network with ReLU or RReLU activations and writes metrics and a model file.",
-      {
-          {"model", "NAME", "fcnn, fcnn-<width>, resnet20/32/44/56/110, wrn-16-4, wrn-40-4, wrn-<d>-<k>", "fcnn"},
-          {"act", "relu|rrelu", "activation after each batch norm", "rrelu"},
-          {"data", "SPEC", "fashion-mnist[:DIR] or mnist:DIR", "fashion-mnist"},
-          {"epochs", "N", "epochs to train", "10"},
-          {"batch", "N", "minibatch size", "128"},
-          {"opt", "sgd|adam", "optimizer", "sgd"},
-          {"lr", "X", "(peak) learning rate", "0.1 for sgd, 0.001 for adam"},
-          {"momentum", "X", "SGD momentum", "0.9"},
-          {"nesterov", "", "Nesterov momentum for SGD", ""},
-          {"wd", "X", "weight decay (L2) of weights, batch norm and biases", "5e-4"},
-          {"slope-wd", "X", "weight decay of the RReLU slopes", "same as --wd"},
-          {"schedule", "KIND", "constant, multistep, cosine or onecycle", "cosine"},
-          {"warmup", "FRACTION", "warm-up share of the steps (cosine; onecycle default 0.15)", "0"},
-          {"augment", "on|off|auto", "random crop + flip (auto: on for natural images)", "auto"},
-          {"seed", "N", "random seed (weights, shuffling, augmentation)", "1"},
-          {"device", "auto|cpu|cuda", "where to train (auto: a GPU when there is one)", "auto"},
-          {"threads", "N", "CPU threads", "all cores"},
-          {"out", "DIR", "output directory", "runs/<model>-<act>"},
-          {"force", "", "replace a previous run in --out", ""},
-      });
+// Fills in what the model learns from the data: geometry, classes,
+// normalisation, and whether augmentation is on.
+void adapt_to_data(TrainOptions& o, const DataSplit& data) {
+  o.spec.in_channels = data.train.channels;
+  o.spec.height = data.train.height;
+  o.spec.width = data.train.width;
+  o.spec.classes = data.classes;
+  o.spec.class_names = data.class_names;
+  const ChannelStats stats = channel_stats(data.train);
+  o.spec.mean = stats.mean;
+  o.spec.std = stats.std;
+  o.settings.augment = o.augment == "on" || (o.augment == "auto" && data.natural_images);
 }
 
-struct TrainOptions {
-  ModelSpec spec;
-  std::string data;
-  TrainSettings settings;
-  std::string device, augment, out;
-  int threads = 0;
-  bool force = false;
-};
-
-TrainOptions parse_options(const CommandLine& cl) {
-  TrainOptions o;
-  o.spec.arch = cl.text("model", "fcnn");
-  check_arch(o.spec.arch);
-  o.spec.act = parse_activation(cl.text("act", "rrelu"));
-  o.data = cl.text("data", "fashion-mnist");
-  TrainSettings& s = o.settings;
-  s.epochs = cl.integer("epochs", 10, 1, 100000);
-  s.batch = cl.integer("batch", 128, 2, 1 << 20);
-  const std::string opt = cl.text("opt", "sgd");
-  ROTOR_CHECK(opt == "sgd" || opt == "adam", "--opt: unknown optimizer '{}' (expected sgd or adam)", opt);
-  s.optimizer.kind = opt == "adam" ? OptimizerConfig::Kind::adam : OptimizerConfig::Kind::sgd;
-  s.optimizer.momentum = cl.number("momentum", 0.9, 0, 1);
-  s.optimizer.nesterov = cl.on("nesterov");
-  ROTOR_CHECK(!s.optimizer.nesterov || opt == "sgd", "--nesterov applies to --opt sgd only");
-  ROTOR_CHECK(!s.optimizer.nesterov || s.optimizer.momentum > 0, "--nesterov needs a momentum above 0");
-  const double wd = cl.number("wd", 5e-4, 0, 1);
-  for (ParamGroup g : {ParamGroup::weights, ParamGroup::bn, ParamGroup::bias}) s.optimizer.group(g).weight_decay = wd;
-  s.optimizer.group(ParamGroup::slopes).weight_decay = cl.number("slope-wd", wd, 0, 1);
-  s.schedule.kind = parse_schedule_kind(cl.text("schedule", "cosine"));
-  s.schedule.lr = cl.number("lr", opt == "adam" ? 1e-3 : 0.1, 1e-12, 100);
-  s.schedule.warmup = cl.number("warmup", 0, 0, 0.99);
-  s.seed = static_cast<uint64_t>(cl.integer("seed", 1, 0, INT64_MAX));
-  o.device = cl.text("device", "auto");
-  o.augment = cl.text("augment", "auto");
-  ROTOR_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
-              "--augment: expected on, off or auto, got '{}'", o.augment);
-  o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
-  o.out = cl.text("out", fmt::format("runs/{}-{}", o.spec.arch, activation_name(o.spec.act)));
-  o.force = cl.on("force");
-  return o;
+Context make_context(Device device, int threads, uint64_t seed) {
+  ContextOptions c;
+  c.device = device;
+  c.threads = threads;
+  c.seed = seed;
+  return Context(c);
 }
 
-Json run_description(const TrainOptions& o, const DataSplit& data, Device device) {
-  const TrainSettings& s = o.settings;
-  Json j = Json::object();
-  j.set("model", o.spec.to_json());
-  j.set("data", data.name);
-  j.set("data_source", data.source);
-  j.set("train_images", data.train.size());
-  j.set("test_images", data.test.size());
-  j.set("device", device_name(device));
-  j.set("epochs", s.epochs);
-  j.set("batch", s.batch);
-  j.set("optimizer", s.optimizer.kind == OptimizerConfig::Kind::adam ? "adam" : "sgd");
-  j.set("momentum", s.optimizer.momentum);
-  j.set("nesterov", s.optimizer.nesterov);
-  Json wd = Json::object();
-  for (ParamGroup g : {ParamGroup::weights, ParamGroup::bn, ParamGroup::slopes, ParamGroup::bias})
-    wd.set(param_group_name(g), s.optimizer.group(g).weight_decay);
-  j.set("weight_decay", wd);
-  j.set("schedule", schedule_kind_name(s.schedule.kind));
-  j.set("lr", s.schedule.lr);
-  j.set("warmup", s.schedule.warmup);
-  j.set("augment", s.augment);
-  j.set("seed", static_cast<int64_t>(s.seed));
-  return j;
+// Type II initialisation: weights and batch norm from a trained model file of
+// the same architecture; the slopes stay at 1.
+void init_type2(Context& ctx, Model& model, const std::string& path) {
+  const TensorFile file = read_tensor_file(path);
+  const ModelSpec from = read_model_spec(file, path);
+  const ModelSpec& to = model.spec();
+  ROTOR_CHECK(from.arch == to.arch && from.in_channels == to.in_channels && from.height == to.height &&
+                  from.width == to.width && from.classes == to.classes && from.live.is_null() && to.live.is_null(),
+              "--init type2: {} holds a {} but this run trains a {}", path, from.describe(), to.describe());
+  for (auto& [name, p] : model.named_parameters()) {
+    if (p->group == ParamGroup::slopes) continue;  // a ReLU network has none; type II starts them at 1
+    const Tensor* src = file.find(name);
+    ROTOR_CHECK(src && src->shape() == p->value().shape(), "--init type2: {} has no tensor '{}' of shape {}", path,
+                name, shape_str(p->value().shape()));
+    copy(ctx, *src, p->value());
+  }
+  for (auto& [name, b] : model.named_buffers()) {
+    const Tensor* src = file.find(name);
+    ROTOR_CHECK(src && src->shape() == b->shape(), "--init type2: {} has no buffer '{}'", path, name);
+    copy(ctx, *src, *b);
+  }
+}
+
+void apply_train_what(Model& model, TrainWhat what) {
+  if (what == TrainWhat::all) return;
+  const std::string classifier = model.classifier_name() + ".";
+  for (auto& [name, p] : model.named_parameters()) {
+    const bool is_classifier = name.rfind(classifier, 0) == 0;
+    p->set_trainable(p->group == ParamGroup::slopes ||
+                     (what == TrainWhat::slopes_and_classifier && is_classifier));
+  }
 }
 
 Json epoch_json(const EpochResult& r) {
@@ -127,49 +91,30 @@ Json epoch_json(const EpochResult& r) {
   return j;
 }
 
-}  // namespace
-
-int cmd_train(const Args& args) {
-  CommandLine cl = train_flags();
-  cl.parse(args);
-  if (cl.help_requested()) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return 0;
+// Keeps the metrics lines of epochs 1..epochs: a run killed after writing a
+// line but before its checkpoint repeats that epoch when resumed.
+void keep_metrics_up_to(const std::string& path, int64_t epochs) {
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line))
+    if (!line.empty() && Json::parse(line).at("epoch").as_int() <= epochs) kept += line + "\n";
+  in.close();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kept;
+    ROTOR_CHECK(out.good(), "cannot write {}", tmp);
   }
-  TrainOptions o = parse_options(cl);
-  const Device device = resolve_device(o.device);
-  prepare_run_dir(o.out, o.force);
+  std::filesystem::rename(tmp, path);
+}
 
-  const DataSplit data = load_data(o.data);
-  o.spec.in_channels = data.train.channels;
-  o.spec.height = data.train.height;
-  o.spec.width = data.train.width;
-  o.spec.classes = data.classes;
-  o.spec.class_names = data.class_names;
-  const ChannelStats stats = channel_stats(data.train);
-  o.spec.mean = stats.mean;
-  o.spec.std = stats.std;
-  o.settings.augment = o.augment == "on" || (o.augment == "auto" && data.natural_images);
-
-  ContextOptions copts;
-  copts.device = device;
-  copts.threads = o.threads;
-  copts.seed = o.settings.seed;
-  Context ctx(copts);
-  std::unique_ptr<Model> model = build_model(ctx, o.spec);
-  for (auto& [name, p] : model->named_slopes()) init_slopes_type1(ctx, p->value());
-
-  const Json description = run_description(o, data, device);
-  write_json_file(o.out + "/run.json", description);
-  fmt::print("rotor train: {} on {} ({} train / {} test images), {} on {}\n", o.spec.describe(), data.name,
-             data.train.size(), data.test.size(), description.at("optimizer").as_string(), device_name(device));
-  std::fflush(stdout);
-
-  Trainer trainer(ctx, *model, data, o.settings);
+// Trains up to epoch `stop` of the run (o.settings.epochs normally).
+int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& trainer, int64_t stop) {
+  const std::string checkpoint = o.out + "/checkpoint.rotor";
   ProgressBar bar;
   EpochResult last;
-  for (int64_t e = trainer.epochs_done(); e < o.settings.epochs; ++e) {
-    const std::string label = fmt::format("epoch {}/{}", e + 1, o.settings.epochs);
+  while (trainer.epochs_done() < stop) {
+    const std::string label = fmt::format("epoch {}/{}", trainer.epochs_done() + 1, o.settings.epochs);
     last = trainer.train_epoch(
         [&](int64_t step, int64_t steps, double seconds) { bar.update(label, step, steps, seconds); });
     bar.clear();
@@ -178,21 +123,117 @@ int cmd_train(const Args& args) {
                format_duration(last.epoch_seconds), last.images_per_second);
     std::fflush(stdout);
     append_json_line(o.out + "/metrics.jsonl", epoch_json(last));
+    if (last.epoch % o.checkpoint_every == 0 || last.epoch == stop)
+      save_checkpoint(ctx, checkpoint, model, trainer.optimizer(), {last.epoch, ctx.rng().state()});
+  }
+  if (trainer.epochs_done() < o.settings.epochs) {
+    fmt::print("stopped after epoch {} of {}; continue with: rotor train --resume {}\n", trainer.epochs_done(),
+               o.settings.epochs, o.out);
+    return 0;
   }
 
   Json provenance = Json::object();
-  provenance.set("trained", description);
-  save_model_file(ctx, o.out + "/model.rotor", *model, provenance);
-  const SlopeSummary slopes = summarize_slopes(all_slopes(ctx, *model));
+  provenance.set("trained", o.to_json());
+  provenance.set("epochs_done", trainer.epochs_done());
+  save_model_file(ctx, o.out + "/model.rotor", model, provenance);
+  const EvalResult final_test = evaluate(ctx, model, trainer.test_data(), o.settings.eval_batch);
+  const SlopeSummary slopes = summarize_slopes(all_slopes(ctx, model));
   Json summary = Json::object();
-  summary.set("test_acc", last.test.accuracy);
-  summary.set("test_loss", last.test.loss);
-  summary.set("epochs", last.epoch);
+  summary.set("test_acc", final_test.accuracy);
+  summary.set("test_loss", final_test.loss);
+  summary.set("epochs", trainer.epochs_done());
   summary.set("slopes", slopes.to_json());
   write_json_file(o.out + "/summary.json", summary);
   fmt::print("\nfinal test accuracy {:.2f}% after {} epochs\n{}\nwrote {}/model.rotor and {}/metrics.jsonl\n",
-             100 * last.test.accuracy, last.epoch, slopes.describe(), o.out, o.out);
+             100 * final_test.accuracy, trainer.epochs_done(), slopes.describe(), o.out, o.out);
   return 0;
+}
+
+void announce(const TrainOptions& o, const DataSplit& data, Device device, const char* verb) {
+  fmt::print("rotor train: {} {} on {} ({} train / {} test images), {} on {}\n", verb, o.spec.describe(), data.name,
+             data.train.size(), data.test.size(),
+             o.settings.optimizer.kind == OptimizerConfig::Kind::adam ? "adam" : "sgd", device_name(device));
+  std::fflush(stdout);
+}
+
+int64_t stop_epoch(const CommandLine& cl, const TrainOptions& o) {
+  return cl.integer("stop-after", o.settings.epochs, 1, o.settings.epochs);
+}
+
+int new_run(const CommandLine& cl) {
+  TrainOptions o = options_from_flags(cl);
+  const Device device = resolve_device(o.device);
+  prepare_run_dir(o.out, cl.on("force"));
+  const DataSplit data = load_data(o.data);
+  adapt_to_data(o, data);
+
+  Context ctx = make_context(device, o.threads, o.settings.seed);
+  std::unique_ptr<Model> model = build_model(ctx, o.spec);
+  if (o.init == "type1")
+    for (auto& [name, p] : model->named_slopes()) init_slopes_type1(ctx, p->value());
+  else
+    init_type2(ctx, *model, o.init.substr(6));
+  apply_train_what(*model, o.train);
+  if (o.threads == 0) o.threads = ctx.pool().size();  // recorded so a resume splits work the same way
+  write_json_file(o.out + "/run.json", o.to_json());
+  announce(o, data, device, "training");
+  Trainer trainer(ctx, *model, data, o.settings);
+  return run_epochs(ctx, o, *model, trainer, stop_epoch(cl, o));
+}
+
+int resume_run(const CommandLine& cl) {
+  for (const char* fixed : {"model", "act", "data", "batch", "opt", "lr", "momentum", "nesterov", "wd", "slope-wd",
+                            "schedule", "milestones", "warmup", "dropout", "augment", "init", "train", "seed",
+                            "checkpoint-every", "out", "force"})
+    ROTOR_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device "
+                                "and --threads may be)",
+                fixed);
+  const std::string dir = cl.text("resume");
+  TrainOptions o;
+  try {
+    o = TrainOptions::from_json(read_json_file(dir + "/run.json"));
+  } catch (const Error& e) {
+    fail("--resume {}: {}", dir, e.what());
+  }
+  o.out = dir;
+  const int64_t own_epochs = o.settings.epochs;
+  o.settings.epochs = cl.integer("epochs", own_epochs, 1, 100000);
+  if (cl.has("device")) o.device = cl.text("device");
+  if (cl.has("threads")) o.threads = static_cast<int>(cl.integer("threads", 0, 1, 1024));
+  const Device device = resolve_device(o.device);
+  const DataSplit data = load_data(o.data);
+
+  Context ctx = make_context(device, o.threads, o.settings.seed);
+  std::unique_ptr<Model> model = build_model(ctx, o.spec);
+  apply_train_what(*model, o.train);
+  Trainer trainer(ctx, *model, data, o.settings);
+  const TrainingState state = load_checkpoint(ctx, dir + "/checkpoint.rotor", *model, trainer.optimizer());
+  ROTOR_CHECK(state.epochs_done <= o.settings.epochs, "--resume {}: the checkpoint is at epoch {}, past --epochs {}", dir,
+              state.epochs_done, o.settings.epochs);
+  trainer.set_epochs_done(state.epochs_done);
+  ctx.rng().set_state(state.rng);
+  keep_metrics_up_to(dir + "/metrics.jsonl", state.epochs_done);
+  if (o.settings.epochs != own_epochs) {
+    write_json_file(dir + "/run.json", o.to_json());
+    if (o.settings.schedule.kind != ScheduleConfig::Kind::constant)
+      fmt::print("note: the {} schedule depends on the run's length; going from {} to {} epochs changes the rates "
+                 "of the epochs still to come\n",
+                 schedule_kind_name(o.settings.schedule.kind), own_epochs, o.settings.epochs);
+  }
+  announce(o, data, device, fmt::format("resuming at epoch {}:", state.epochs_done + 1).c_str());
+  return run_epochs(ctx, o, *model, trainer, stop_epoch(cl, o));
+}
+
+}  // namespace
+
+int cmd_train(const Args& args) {
+  CommandLine cl = train_command_line();
+  cl.parse(args);
+  if (cl.help_requested()) {
+    std::fputs(cl.usage().c_str(), stdout);
+    return 0;
+  }
+  return cl.has("resume") ? resume_run(cl) : new_run(cl);
 }
 
 }  // namespace rotor

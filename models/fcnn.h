@@ -11,6 +11,7 @@ class Fcnn : public Model {
  public:
   Fcnn(Context& ctx, const ModelSpec& spec, int64_t hidden);
   Var forward(Graph& g, const Var& x) override;
+  std::string classifier_name() const override { return "fc2"; }
 
  private:
   Linear& fc1_;

@@ -39,6 +39,10 @@ class Model : public Module {
   // x (N, C, H, W) normalised images -> logits (N, classes).
   virtual Var forward(Graph& g, const Var& x) = 0;
 
+  // Name of the child module that is the classifier ("fc"), for training
+  // the slopes and the classifier alone.
+  virtual std::string classifier_name() const = 0;
+
   // The RReLU slope parameters in network order, with their names.
   std::vector<std::pair<std::string, Parameter*>> named_slopes();
 

@@ -45,6 +45,7 @@ class ResNet : public Model {
  public:
   ResNet(Context& ctx, const ModelSpec& spec, const ResNetConfig& config);
   Var forward(Graph& g, const Var& x) override;
+  std::string classifier_name() const override { return "fc"; }
 
   Conv2d& stem_conv;
   BatchNorm& stem_bn;  // BN + plain ReLU

@@ -35,6 +35,7 @@ class WideResNet : public Model {
  public:
   WideResNet(Context& ctx, const ModelSpec& spec, int64_t depth, int64_t widen);
   Var forward(Graph& g, const Var& x) override;
+  std::string classifier_name() const override { return "fc"; }
 
   Conv2d& stem_conv;
   std::vector<WideBlock*> blocks;

@@ -1,0 +1,194 @@
+#include "apps/train_options.h"
+
+#include <fmt/format.h>
+
+#include <sstream>
+
+namespace rotor {
+
+const char* train_what_name(TrainWhat w) {
+  switch (w) {
+    case TrainWhat::all: return "all";
+    case TrainWhat::slopes: return "slopes";
+    case TrainWhat::slopes_and_classifier: return "slopes+classifier";
+  }
+  return "?";
+}
+
+TrainWhat parse_train_what(const std::string& s) {
+  if (s == "all") return TrainWhat::all;
+  if (s == "slopes") return TrainWhat::slopes;
+  if (s == "slopes+classifier" || s == "slopes+fc") return TrainWhat::slopes_and_classifier;
+  fail("--train: expected all, slopes or slopes+classifier, got '{}'", s);
+}
+
+CommandLine train_command_line() {
+  return CommandLine(
+      "train",
+      "Trains a network with ReLU or RReLU activations and writes run.json, metrics.jsonl, checkpoint.rotor,\n"
+      "model.rotor and summary.json into --out. `rotor train --resume DIR [--epochs N]` continues a run.",
+      {
+          {"model", "NAME", "fcnn, fcnn-<width>, resnet20/32/44/56/110, wrn-16-4, wrn-40-4, wrn-<d>-<k>", "fcnn"},
+          {"act", "relu|rrelu", "activation after each batch norm", "rrelu"},
+          {"data", "SPEC", "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, svhn:DIR, folder:DIR",
+           "fashion-mnist"},
+          {"epochs", "N", "epochs in the run (with --resume: train up to N epochs in all)", "10"},
+          {"batch", "N", "minibatch size", "128"},
+          {"opt", "sgd|adam", "optimizer", "sgd"},
+          {"lr", "X", "(peak) learning rate", "0.1 for sgd, 0.001 for adam"},
+          {"momentum", "X", "SGD momentum", "0.9"},
+          {"nesterov", "", "Nesterov momentum for SGD", ""},
+          {"wd", "X", "weight decay (L2) of weights, batch norm and biases", "5e-4"},
+          {"slope-wd", "X", "weight decay of the RReLU slopes", "same as --wd"},
+          {"schedule", "KIND", "constant, multistep, cosine or onecycle", "cosine"},
+          {"milestones", "E1,E2,..", "multistep: epochs where the rate drops 10x", "50% and 75% of --epochs"},
+          {"warmup", "FRACTION", "share of steps for warm-up (cosine) / rising (onecycle)", "0; onecycle 0.15"},
+          {"dropout", "P", "dropout inside wide-ResNet blocks", "0"},
+          {"augment", "on|off|auto", "random crop from 4-pixel padding + flip (auto: on for natural images)", "auto"},
+          {"init", "type1|type2:FILE", "type1: Kaiming weights, slopes from the truncated mixture; type2: weights "
+                                       "and BN of a trained model file of the same architecture, slopes 1",
+           "type1"},
+          {"train", "all|slopes|slopes+classifier", "which parameters train (slopes: weights frozen)", "all"},
+          {"seed", "N", "random seed (weights, shuffling, augmentation)", "1"},
+          {"device", "auto|cpu|cuda", "where to train (auto: a GPU when there is one)", "auto"},
+          {"threads", "N", "CPU threads (a resumed CPU run is bit-exact with the same count)", "all cores"},
+          {"checkpoint-every", "N", "write DIR/checkpoint.rotor every N epochs (and after the last)", "1"},
+          {"out", "DIR", "output directory", "runs/<model>-<act>"},
+          {"force", "", "replace a previous run in --out", ""},
+          {"resume", "DIR", "continue the run in DIR from its checkpoint", ""},
+          {"stop-after", "K", "stop after epoch K of the run (resume it later with --resume)", ""},
+      });
+}
+
+static std::vector<double> parse_milestones(const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    ROTOR_CHECK(!item.empty() && end == item.c_str() + item.size() && v >= 0,
+                "--milestones: expected epochs separated by commas, got '{}'", text);
+    ROTOR_CHECK(out.empty() || v > out.back(), "--milestones must increase, got '{}'", text);
+    out.push_back(v);
+  }
+  return out;
+}
+
+TrainOptions options_from_flags(const CommandLine& cl) {
+  TrainOptions o;
+  o.spec.arch = cl.text("model", "fcnn");
+  check_arch(o.spec.arch);
+  o.spec.act = parse_activation(cl.text("act", "rrelu"));
+  o.spec.dropout = cl.number("dropout", 0, 0, 0.99);
+  o.data = cl.text("data", "fashion-mnist");
+  TrainSettings& s = o.settings;
+  s.epochs = cl.integer("epochs", 10, 1, 100000);
+  s.batch = cl.integer("batch", 128, 2, 1 << 20);
+  const std::string opt = cl.text("opt", "sgd");
+  ROTOR_CHECK(opt == "sgd" || opt == "adam", "--opt: unknown optimizer '{}' (expected sgd or adam)", opt);
+  s.optimizer.kind = opt == "adam" ? OptimizerConfig::Kind::adam : OptimizerConfig::Kind::sgd;
+  s.optimizer.momentum = cl.number("momentum", 0.9, 0, 1);
+  s.optimizer.nesterov = cl.on("nesterov");
+  ROTOR_CHECK(!s.optimizer.nesterov || opt == "sgd", "--nesterov applies to --opt sgd only");
+  ROTOR_CHECK(!s.optimizer.nesterov || s.optimizer.momentum > 0, "--nesterov needs a momentum above 0");
+  const double wd = cl.number("wd", 5e-4, 0, 1);
+  for (ParamGroup g : {ParamGroup::weights, ParamGroup::bn, ParamGroup::bias}) s.optimizer.group(g).weight_decay = wd;
+  s.optimizer.group(ParamGroup::slopes).weight_decay = cl.number("slope-wd", wd, 0, 1);
+  s.schedule.kind = parse_schedule_kind(cl.text("schedule", "cosine"));
+  s.schedule.lr = cl.number("lr", opt == "adam" ? 1e-3 : 0.1, 1e-12, 100);
+  s.schedule.warmup = cl.number("warmup", 0, 0, 0.99);
+  if (cl.has("milestones")) {
+    ROTOR_CHECK(s.schedule.kind == ScheduleConfig::Kind::multistep, "--milestones needs --schedule multistep");
+    s.schedule.milestones = parse_milestones(cl.text("milestones"));
+  }
+  s.seed = static_cast<uint64_t>(cl.integer("seed", 1, 0, INT64_MAX));
+  o.init = cl.text("init", "type1");
+  ROTOR_CHECK(o.init == "type1" || (o.init.rfind("type2:", 0) == 0 && o.init.size() > 6),
+              "--init: expected type1 or type2:MODEL_FILE, got '{}'", o.init);
+  o.train = parse_train_what(cl.text("train", "all"));
+  o.augment = cl.text("augment", "auto");
+  ROTOR_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
+              "--augment: expected on, off or auto, got '{}'", o.augment);
+  o.device = cl.text("device", "auto");
+  o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
+  o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
+  o.out = cl.text("out", fmt::format("runs/{}-{}", o.spec.arch, activation_name(o.spec.act)));
+  return o;
+}
+
+Json TrainOptions::to_json() const {
+  const TrainSettings& s = settings;
+  Json j = Json::object();
+  j.set("model", spec.to_json());
+  j.set("data", data);
+  j.set("epochs", s.epochs);
+  j.set("batch", s.batch);
+  j.set("eval_batch", s.eval_batch);
+  j.set("optimizer", s.optimizer.kind == OptimizerConfig::Kind::adam ? "adam" : "sgd");
+  j.set("momentum", s.optimizer.momentum);
+  j.set("nesterov", s.optimizer.nesterov);
+  j.set("adam_betas", Json(Json::Array{s.optimizer.beta1, s.optimizer.beta2}));
+  j.set("adam_eps", s.optimizer.eps);
+  Json wd = Json::object();
+  for (int g = 0; g < param_group_count; ++g)
+    wd.set(param_group_name(static_cast<ParamGroup>(g)), s.optimizer.groups[g].weight_decay);
+  j.set("weight_decay", wd);
+  j.set("schedule", schedule_kind_name(s.schedule.kind));
+  j.set("lr", s.schedule.lr);
+  Json ms = Json::array();
+  for (double m : s.schedule.milestones) ms.push(m);
+  j.set("milestones", ms);
+  j.set("gamma", s.schedule.gamma);
+  j.set("warmup", s.schedule.warmup);
+  j.set("augment", augment);
+  j.set("augmented", s.augment);
+  j.set("crop_pad", s.crop_pad);
+  j.set("seed", static_cast<int64_t>(s.seed));
+  j.set("init", init);
+  j.set("train", train_what_name(train));
+  j.set("device", device);
+  j.set("threads", threads);
+  j.set("checkpoint_every", checkpoint_every);
+  j.set("out", out);
+  return j;
+}
+
+TrainOptions TrainOptions::from_json(const Json& j) {
+  TrainOptions o;
+  TrainSettings& s = o.settings;
+  o.spec = ModelSpec::from_json(j.at("model"));
+  o.data = j.at("data").as_string("data");
+  s.epochs = j.at("epochs").as_int("epochs");
+  s.batch = j.at("batch").as_int("batch");
+  s.eval_batch = j.at("eval_batch").as_int("eval_batch");
+  const std::string opt = j.at("optimizer").as_string("optimizer");
+  ROTOR_CHECK(opt == "sgd" || opt == "adam", "unknown optimizer '{}'", opt);
+  s.optimizer.kind = opt == "adam" ? OptimizerConfig::Kind::adam : OptimizerConfig::Kind::sgd;
+  s.optimizer.momentum = j.at("momentum").as_number("momentum");
+  s.optimizer.nesterov = j.at("nesterov").as_bool("nesterov");
+  s.optimizer.beta1 = j.at("adam_betas").as_array("adam_betas").at(0).as_number("adam beta1");
+  s.optimizer.beta2 = j.at("adam_betas").as_array("adam_betas").at(1).as_number("adam beta2");
+  s.optimizer.eps = j.at("adam_eps").as_number("adam_eps");
+  for (int g = 0; g < param_group_count; ++g)
+    s.optimizer.groups[g].weight_decay =
+        j.at("weight_decay").at(param_group_name(static_cast<ParamGroup>(g))).as_number("weight decay");
+  s.schedule.kind = parse_schedule_kind(j.at("schedule").as_string("schedule"));
+  s.schedule.lr = j.at("lr").as_number("lr");
+  for (const Json& m : j.at("milestones").as_array("milestones")) s.schedule.milestones.push_back(m.as_number());
+  s.schedule.gamma = j.at("gamma").as_number("gamma");
+  s.schedule.warmup = j.at("warmup").as_number("warmup");
+  o.augment = j.at("augment").as_string("augment");
+  s.augment = j.at("augmented").as_bool("augmented");
+  s.crop_pad = static_cast<int>(j.at("crop_pad").as_int("crop_pad"));
+  s.seed = static_cast<uint64_t>(j.at("seed").as_int("seed"));
+  o.init = j.at("init").as_string("init");
+  o.train = parse_train_what(j.at("train").as_string("train"));
+  o.device = j.at("device").as_string("device");
+  o.threads = static_cast<int>(j.at("threads").as_int("threads"));
+  o.checkpoint_every = j.at("checkpoint_every").as_int("checkpoint_every");
+  o.out = j.at("out").as_string("out");
+  return o;
+}
+
+}  // namespace rotor

@@ -1,0 +1,42 @@
+// Everything that defines a training run, as parsed from the command line
+// and as saved in DIR/run.json, so `rotor train --resume DIR` rebuilds the
+// identical run.
+#pragma once
+
+#include <string>
+
+#include "apps/cli.h"
+#include "apps/trainer.h"
+#include "engine/json.h"
+#include "models/model.h"
+
+namespace rotor {
+
+// Which parameters train: all, or only the slopes (the coarse-feature step
+// of the method), optionally with the classifier.
+enum class TrainWhat { all, slopes, slopes_and_classifier };
+const char* train_what_name(TrainWhat w);
+TrainWhat parse_train_what(const std::string& s);
+
+struct TrainOptions {
+  ModelSpec spec;          // geometry, classes and normalisation filled in from the data
+  std::string data = "fashion-mnist";
+  TrainSettings settings;
+  std::string init = "type1";  // type1 | type2:MODEL_FILE
+  TrainWhat train = TrainWhat::all;
+  std::string augment = "auto";  // on | off | auto
+  std::string device = "auto";
+  int threads = 0;
+  int64_t checkpoint_every = 1;  // epochs; the last epoch always writes one
+  std::string out;
+
+  Json to_json() const;
+  static TrainOptions from_json(const Json& j);  // names the bad field
+};
+
+// The flags of `rotor train`.
+CommandLine train_command_line();
+// Options of a new run from parsed flags (everything checked, no data read).
+TrainOptions options_from_flags(const CommandLine& cl);
+
+}  // namespace rotor

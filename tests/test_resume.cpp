@@ -1,0 +1,126 @@
+// A run stopped after epoch k and resumed gives the metrics and the model of
+// a run that went straight through, bit for bit on the CPU.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "apps/run_files.h"
+#include "data/registry.h"
+#include "engine/context.h"
+#include "engine/tensor_file.h"
+#include "engine/tensor_util.h"
+#include "tests/support/test_files.h"
+
+using namespace rotor;
+using namespace rotor::test;
+
+namespace {
+
+std::vector<uint8_t> idx(const std::vector<uint32_t>& dims, const uint8_t* data, size_t n) {
+  std::vector<uint8_t> b = {0, 0, 8, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
+  b.insert(b.end(), data, data + n);
+  return b;
+}
+
+// A 1,000 + 200 image subset of Fashion-MNIST as an MNIST-format directory.
+std::string small_data() {
+  static std::string dir;
+  if (!dir.empty()) return dir;
+  const DataSplit full = load_data("fashion-mnist");
+  dir = temp_dir("resume-data");
+  auto put = [&](const std::string& name, const Dataset& d, uint32_t n) {
+    write_bytes(dir + "/" + name + "-images-idx3-ubyte", idx({n, 28, 28}, d.images.data(), n * 784u));
+    std::vector<uint8_t> labels(d.labels.begin(), d.labels.begin() + n);
+    write_bytes(dir + "/" + name + "-labels-idx1-ubyte", idx({n}, labels.data(), n));
+  };
+  put("train", full.train, 1000);
+  put("t10k", full.test, 200);
+  return dir;
+}
+
+// metrics.jsonl without the timing fields.
+std::vector<std::string> metrics_of(const std::string& run) {
+  std::ifstream in(run + "/metrics.jsonl");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    Json j = Json::parse(line), kept = Json::object();
+    for (const auto& [k, v] : j.as_object())
+      if (k != "epoch_s" && k != "eval_s" && k != "img_per_s") kept.set(k, v);
+    lines.push_back(kept.dump());
+  }
+  return lines;
+}
+
+void require_same_tensors(const std::string& a, const std::string& b) {
+  const TensorFile fa = read_tensor_file(a), fb = read_tensor_file(b);
+  REQUIRE(fa.tensors.size() == fb.tensors.size());
+  for (size_t i = 0; i < fa.tensors.size(); ++i) {
+    INFO(fa.tensors[i].first);
+    REQUIRE(fa.tensors[i].first == fb.tensors[i].first);
+    REQUIRE(fa.tensors[i].second.bytes() == fb.tensors[i].second.bytes());
+    CHECK(std::memcmp(fa.tensors[i].second.raw(), fb.tensors[i].second.raw(), fa.tensors[i].second.bytes()) == 0);
+  }
+}
+
+CommandResult rotor_ok(const std::string& args) {
+  const CommandResult r = run_rotor(args);
+  INFO("rotor " << args << "\n" << r.output);
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("stop after epoch 1 of 3, resume: the same metrics and weights as a straight run", "[resume]") {
+  const std::string common = " --model fcnn-32 --data mnist:" + small_data() +
+                             " --epochs 3 --batch 50 --opt sgd --lr 0.05 --nesterov --schedule cosine --device cpu "
+                             "--threads 2 --seed 9 --out ";
+  const std::string straight = temp_dir("resume-a"), stopped = temp_dir("resume-b");
+  rotor_ok("train" + common + straight);
+  const CommandResult first = rotor_ok("train" + common + stopped + " --stop-after 1");
+  CHECK_THAT(first.output, Catch::Contains("continue with: rotor train --resume"));
+  CHECK(metrics_of(stopped).size() == 1);
+  rotor_ok("train --resume " + stopped);
+  const auto a = metrics_of(straight), b = metrics_of(stopped);
+  REQUIRE(a.size() == 3);
+  CHECK(a == b);
+  require_same_tensors(straight + "/model.rotor", stopped + "/model.rotor");
+  require_same_tensors(straight + "/checkpoint.rotor", stopped + "/checkpoint.rotor");
+}
+
+TEST_CASE("a constant-rate run of 1 epoch resumed to 2 equals a run of 2 (Adam, dropout-free)", "[resume]") {
+  const std::string common = " --model fcnn-32 --data mnist:" + small_data() +
+                             " --batch 64 --opt adam --lr 2e-3 --schedule constant --device cpu --threads 2 --seed 4 --out ";
+  const std::string two = temp_dir("resume-c"), one = temp_dir("resume-d");
+  rotor_ok("train --epochs 2" + common + two);
+  rotor_ok("train --epochs 1" + common + one);
+  const CommandResult r = rotor_ok("train --resume " + one + " --epochs 2");
+  CHECK_THAT(r.output, !Catch::Contains("note:"));  // constant: the length does not matter
+  CHECK(metrics_of(one) == metrics_of(two));
+  require_same_tensors(two + "/model.rotor", one + "/model.rotor");
+  CHECK(read_json_file(one + "/run.json").at("epochs").as_int() == 2);
+}
+
+TEST_CASE("resuming refuses to change the run and names what is wrong", "[resume][cli]") {
+  const std::string dir = temp_dir("resume-e");
+  rotor_ok("train --model fcnn-16 --data mnist:" + small_data() + " --epochs 2 --stop-after 1 --device cpu --out " + dir);
+  CommandResult r = run_rotor("train --resume " + dir + " --lr 0.5");
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("--lr cannot be given with --resume"));
+  r = run_rotor("train --resume /nonexistent/run");
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("/nonexistent/run/run.json"));
+  // A checkpoint of another architecture.
+  const std::string other = temp_dir("resume-f");
+  rotor_ok("train --model fcnn-8 --data mnist:" + small_data() + " --epochs 1 --device cpu --out " + other);
+  std::filesystem::copy_file(other + "/checkpoint.rotor", dir + "/checkpoint.rotor",
+                             std::filesystem::copy_options::overwrite_existing);
+  r = run_rotor("train --resume " + dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("holds a checkpoint of fcnn-8"));
+}
