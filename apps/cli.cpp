@@ -16,7 +16,7 @@ CommandLine::CommandLine(std::string command, std::string summary, std::vector<F
 const FlagDef& CommandLine::def(const std::string& name) const {
   for (const FlagDef& d : defs_)
     if (d.name == name) return d;
-  fail("rotor {}: unknown flag --{} (see rotor {} --help)", command_, name, command_);
+  fail("unknown flag --{} (see rotor {} --help)", name, command_);
 }
 
 void CommandLine::parse(const std::vector<std::string>& args) {
@@ -26,8 +26,7 @@ void CommandLine::parse(const std::vector<std::string>& args) {
       help_ = true;
       continue;
     }
-    ROTOR_CHECK(a.size() > 2 && a.compare(0, 2, "--") == 0, "rotor {}: unexpected argument '{}' (flags start with --)",
-                command_, a);
+    ROTOR_CHECK(a.size() > 2 && a.compare(0, 2, "--") == 0, "unexpected argument '{}' (flags start with --)", a);
     std::string name = a.substr(2), value;
     const size_t eq = name.find('=');
     const bool inline_value = eq != std::string::npos;
@@ -36,16 +35,15 @@ void CommandLine::parse(const std::vector<std::string>& args) {
       name = name.substr(0, eq);
     }
     const FlagDef& d = def(name);
-    ROTOR_CHECK(!values_.count(name), "rotor {}: --{} is given twice", command_, name);
+    ROTOR_CHECK(!values_.count(name), "--{} is given twice", name);
     if (d.value_name.empty()) {
-      ROTOR_CHECK(!inline_value, "rotor {}: --{} is a switch and takes no value", command_, name);
+      ROTOR_CHECK(!inline_value, "--{} is a switch and takes no value", name);
     } else if (!inline_value) {
-      ROTOR_CHECK(i + 1 < args.size() && args[i + 1].compare(0, 2, "--") != 0, "rotor {}: --{} needs a value ({})",
-                  command_, name, d.value_name);
+      ROTOR_CHECK(i + 1 < args.size() && args[i + 1].compare(0, 2, "--") != 0, "--{} needs a value ({})", name,
+                  d.value_name);
       value = args[++i];
     }
-    ROTOR_CHECK(d.value_name.empty() || !value.empty(), "rotor {}: --{} needs a value ({})", command_, name,
-                d.value_name);
+    ROTOR_CHECK(d.value_name.empty() || !value.empty(), "--{} needs a value ({})", name, d.value_name);
     values_[name] = value;
   }
 }
@@ -78,9 +76,8 @@ int64_t CommandLine::integer(const std::string& name, int64_t fallback, int64_t 
   const std::string& s = values_.at(name);
   int64_t v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  ROTOR_CHECK(ec == std::errc() && end == s.data() + s.size(), "rotor {}: --{} expects an integer, got '{}'",
-              command_, name, s);
-  ROTOR_CHECK(v >= min && v <= max, "rotor {}: --{} must be between {} and {}, got {}", command_, name, min, max, v);
+  ROTOR_CHECK(ec == std::errc() && end == s.data() + s.size(), "--{} expects an integer, got '{}'", name, s);
+  ROTOR_CHECK(v >= min && v <= max, "--{} must be between {} and {}, got {}", name, min, max, v);
   return v;
 }
 
@@ -89,9 +86,8 @@ double CommandLine::number(const std::string& name, double fallback, double min,
   const std::string& s = values_.at(name);
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
-  ROTOR_CHECK(end == s.c_str() + s.size() && std::isfinite(v), "rotor {}: --{} expects a number, got '{}'", command_,
-              name, s);
-  ROTOR_CHECK(v >= min && v <= max, "rotor {}: --{} must be between {} and {}, got {}", command_, name, min, max, s);
+  ROTOR_CHECK(end == s.c_str() + s.size() && std::isfinite(v), "--{} expects a number, got '{}'", name, s);
+  ROTOR_CHECK(v >= min && v <= max, "--{} must be between {} and {}, got {}", name, min, max, s);
   return v;
 }
 
