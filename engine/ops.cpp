@@ -5,6 +5,7 @@
 #include "kernels/activation.h"
 #include "kernels/batch_norm.h"
 #include "kernels/bn_rrelu.h"
+#include "kernels/channel_select.h"
 #include "kernels/conv2d.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
@@ -274,6 +275,62 @@ Var dropout(Graph& g, const Var& x, double p) {
       Context& ctx = g.ctx();
       const GradTarget dx = g.grad_target(x);
       if (dx.data) ROTOR_DISPATCH(ctx, dropout_backward, ctx, n, y->grad.f32(), p, seed, dx.data, dx.mode);
+    });
+  return y;
+}
+
+static ChannelSubset channel_subset(Graph& g, const Tensor& x, const Tensor& index, const char* op) {
+  ROTOR_CHECK(x.rank() == 4, "{}: input must be (N, C, H, W), got {}", op, shape_str(x.shape()));
+  ROTOR_CHECK(index.dtype() == DType::i32 && index.rank() == 1 && index.device() == g.ctx().device(),
+              "{}: the channel index must be int32 (K) on {}", op, device_name(g.ctx().device()));
+  const ChannelSubset s{x.size(0), x.size(1), x.size(2) * x.size(3), index.size(0)};
+  ROTOR_CHECK(s.k <= s.c, "{}: {} channels selected from {}", op, s.k, s.c);
+  return s;
+}
+
+Var select_channels(Graph& g, const Var& x, const Tensor& index) {
+  check_input(g, x, "select_channels", "input");
+  const ChannelSubset s = channel_subset(g, x->value, index, "select_channels");
+  Var y = output(g, {s.n, s.k, x->value.size(2), x->value.size(3)}, g.needs_grad({&x}));
+  Context& ctx = g.ctx();
+  ROTOR_DISPATCH(ctx, channel_gather, ctx, s, ptr(x), index.data<int32_t>(), ptr(y));
+  if (y->requires_grad)
+    g.record([&g, x, y, s, index] {
+      if (!y->grad.defined()) return;
+      Context& ctx = g.ctx();
+      const GradTarget dx = g.grad_target(x);
+      if (dx.data)
+        ROTOR_DISPATCH(ctx, channel_gather_backward, ctx, s, y->grad.f32(), index.data<int32_t>(), dx.data, dx.mode);
+    });
+  return y;
+}
+
+Var add_into_channels(Graph& g, const Var& base, const Var& part, const Tensor& index) {
+  check_input(g, base, "add_into_channels", "base");
+  check_input(g, part, "add_into_channels", "part");
+  const ChannelSubset s = channel_subset(g, base->value, index, "add_into_channels");
+  const Shape& bs = base->value.shape();
+  ROTOR_CHECK(part->value.shape() == Shape({bs[0], s.k, bs[2], bs[3]}),
+              "add_into_channels: part {} does not fit base {} with {} channels", shape_str(part->value.shape()),
+              shape_str(bs), s.k);
+  Var y = output(g, bs, g.needs_grad({&base, &part}));
+  Context& ctx = g.ctx();
+  ROTOR_DISPATCH(ctx, channel_add_into, ctx, s, ptr(base), ptr(part), index.data<int32_t>(), ptr(y));
+  if (y->requires_grad)
+    g.record([&g, base, part, y, s, index] {
+      if (!y->grad.defined()) return;
+      Context& ctx = g.ctx();
+      const GradTarget db = g.grad_target(base);
+      if (db.data) ROTOR_DISPATCH(ctx, copy_grad, ctx, base->value.numel(), y->grad.f32(), db.data, db.mode);
+      const GradTarget dp = g.grad_target(part);
+      if (!dp.data) return;
+      if (dp.mode == GradMode::assign) {
+        ROTOR_DISPATCH(ctx, channel_gather, ctx, s, y->grad.f32(), index.data<int32_t>(), dp.data);
+      } else {
+        Tensor tmp = Tensor::empty(ctx, part->value.shape());
+        ROTOR_DISPATCH(ctx, channel_gather, ctx, s, y->grad.f32(), index.data<int32_t>(), tmp.f32());
+        ROTOR_DISPATCH(ctx, copy_grad, ctx, tmp.numel(), tmp.f32(), dp.data, GradMode::accumulate);
+      }
     });
   return y;
 }

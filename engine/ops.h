@@ -45,6 +45,13 @@ Var shortcut_a(Graph& g, const Var& x, int64_t c_out, int64_t stride);
 // evaluation graphs (and for p == 0).
 Var dropout(Graph& g, const Var& x, double p);
 
+// Channel subsets (pruned residual networks). index: int32 (K) on the
+// graph's device, distinct values in [0, C).
+// y (N, K, H, W) = x[:, index]
+Var select_channels(Graph& g, const Var& x, const Tensor& index);
+// y (N, C, H, W) = base, plus part (N, K, H, W) added into channels index.
+Var add_into_channels(Graph& g, const Var& base, const Var& part, const Tensor& index);
+
 // (N, C, H, W) -> (N, C) by averaging over H, W.
 Var global_avg_pool(Graph& g, const Var& x);
 

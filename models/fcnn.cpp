@@ -1,5 +1,7 @@
 #include "models/fcnn.h"
 
+#include "models/cost.h"
+
 namespace rotor {
 
 Fcnn::Fcnn(Context& ctx, const ModelSpec& spec, int64_t hidden)
@@ -11,6 +13,18 @@ Fcnn::Fcnn(Context& ctx, const ModelSpec& spec, int64_t hidden)
 
 Var Fcnn::forward(Graph& g, const Var& x) {
   return fc2_.forward(g, bn1_.forward(g, fc1_.forward(g, flatten(g, x))));
+}
+
+}  // namespace rotor
+
+namespace rotor {
+
+std::vector<LayerCost> Fcnn::layer_costs() const {
+  std::vector<LayerCost> rows;
+  add_linear_cost(rows, "fc1", fc1_);
+  add_bn_cost(rows, "bn1", bn1_);
+  add_linear_cost(rows, "fc2", fc2_);
+  return rows;
 }
 
 }  // namespace rotor

@@ -12,6 +12,7 @@ class Fcnn : public Model {
   Fcnn(Context& ctx, const ModelSpec& spec, int64_t hidden);
   Var forward(Graph& g, const Var& x) override;
   std::string classifier_name() const override { return "fc2"; }
+  std::vector<LayerCost> layer_costs() const override;
 
  private:
   Linear& fc1_;

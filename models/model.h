@@ -32,6 +32,19 @@ struct ModelSpec {
   std::string describe() const;               // "resnet20 (rrelu), 3x32x32 -> 10"
 };
 
+// One row of the paper's accounting: conv params c_out*c_in*k^2 and FLOPs
+// 2*c_in*k^2*h_out*w_out*c_out; batch norm 2*C params; a residual addition
+// c*h*w FLOPs; a dense layer in*out (+out bias) params and 2*in*out FLOPs.
+// Slopes are listed on their own and not counted as parameters (the paper's
+// ResNet-20 count of 269,722 leaves them out).
+struct LayerCost {
+  std::string name;  // module path, e.g. "stage1.block0.conv1"
+  std::string kind;  // conv, bn, add, linear
+  std::string shape;  // e.g. "16->32 3x3 /2 @16x16"
+  int64_t params = 0, flops = 0, slopes = 0;
+  int64_t filters = 0;  // output channels of a conv or linear layer
+};
+
 class Model : public Module {
  public:
   explicit Model(ModelSpec spec) : spec_(std::move(spec)) {}
@@ -42,6 +55,9 @@ class Model : public Module {
   // Name of the child module that is the classifier ("fc"), for training
   // the slopes and the classifier alone.
   virtual std::string classifier_name() const = 0;
+
+  // Params and FLOPs of every layer for one input image (spec's size).
+  virtual std::vector<LayerCost> layer_costs() const = 0;
 
   // The RReLU slope parameters in network order, with their names.
   std::vector<std::pair<std::string, Parameter*>> named_slopes();

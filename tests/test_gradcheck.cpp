@@ -10,6 +10,7 @@
 #include "kernels/activation.h"
 #include "kernels/batch_norm.h"
 #include "kernels/bn_rrelu.h"
+#include "kernels/channel_select.h"
 #include "kernels/conv2d.h"
 #include "kernels/dropout.h"
 #include "kernels/linear.h"
@@ -267,4 +268,36 @@ TEST_CASE("softmax cross-entropy backward matches central differences", "[grad][
   check_input_grad("softmax_ce dlogits", logits.size(), nd, [&](double* d, GradMode mode) {
     cpu::softmax_cross_entropy_backward<double>(ctx, n, k, logits.data(), labels.data(), &dloss, d, mode);
   });
+}
+
+TEST_CASE("channel gather and add-into backward match central differences", "[grad][channel_select]") {
+  Context ctx;
+  Rng rng(18);
+  const ChannelSubset s{3, 7, 5, 3};
+  const std::vector<int32_t> index = {5, 0, 3};
+  {
+    std::vector<double> x = random_vector(rng, s.n * s.c * s.hw), y(s.n * s.k * s.hw);
+    const std::vector<double> r = random_vector(rng, y.size());
+    auto loss = [&] {
+      cpu::channel_gather<double>(ctx, s, x.data(), index.data(), y.data());
+      return dot(y, r);
+    };
+    check_input_grad("channel_gather dx", x.size(), numeric_grad(x, loss), [&](double* dx, GradMode mode) {
+      cpu::channel_gather_backward<double>(ctx, s, r.data(), index.data(), dx, mode);
+    });
+  }
+  {
+    std::vector<double> base = random_vector(rng, s.n * s.c * s.hw), part = random_vector(rng, s.n * s.k * s.hw),
+                        y(base.size());
+    const std::vector<double> r = random_vector(rng, y.size());
+    auto loss = [&] {
+      cpu::channel_add_into<double>(ctx, s, base.data(), part.data(), index.data(), y.data());
+      return dot(y, r);
+    };
+    REQUIRE_CLOSE("add_into dbase", numeric_grad(base, loss), r, grad_atol, grad_rtol);
+    // d part = r gathered at the index: the gather's forward.
+    std::vector<double> expected(part.size());
+    cpu::channel_gather<double>(ctx, s, r.data(), index.data(), expected.data());
+    REQUIRE_CLOSE("add_into dpart", numeric_grad(part, loss), expected, grad_atol, grad_rtol);
+  }
 }

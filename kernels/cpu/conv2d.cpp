@@ -13,6 +13,9 @@ namespace {
 bool is_pointwise(const ConvShape& s) { return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.pad == 0; }
 
 int64_t col_rows(const ConvShape& s) { return s.c_in * s.kh * s.kw; }
+// Leading dimension of the weights seen as (C_out, C_in*KH*KW): at least 1,
+// as GEMM requires, also for a pruned conv with no input channel left.
+int64_t weight_ld(const ConvShape& s) { return std::max<int64_t>(1, col_rows(s)); }
 int64_t col_cols(const ConvShape& s) { return s.h_out() * s.w_out(); }
 
 // col (C_in*KH*KW, Ho*Wo) of one image x (C_in, H, W).
@@ -74,7 +77,7 @@ void conv2d_forward(Context& ctx, const ConvShape& s, const T* x, const T* w, T*
     for (int64_t i = begin; i < end; ++i) {
       const T* xi = x + i * s.c_in * s.h * s.w;
       if (col) im2col(s, xi, col);
-      gemm_serial<T>(ctx, thread, false, false, s.c_out, hw, k, T(1), w, k, col ? col : xi, hw, T(0),
+      gemm_serial<T>(ctx, thread, false, false, s.c_out, hw, k, T(1), w, weight_ld(s), col ? col : xi, hw, T(0),
                      y + i * s.c_out * hw, hw);
     }
   });
@@ -88,12 +91,12 @@ void conv2d_backward_data(Context& ctx, const ConvShape& s, const T* dy, const T
       const T* dyi = dy + i * s.c_out * hw;
       T* dxi = dx + i * x_image;
       if (is_pointwise(s)) {
-        gemm_serial<T>(ctx, thread, true, false, k, hw, s.c_out, T(1), w, k, dyi, hw,
+        gemm_serial<T>(ctx, thread, true, false, k, hw, s.c_out, T(1), w, weight_ld(s), dyi, hw,
                        mode == GradMode::accumulate ? T(1) : T(0), dxi, hw);
         continue;
       }
       T* col = scratch<T>(ctx, Context::Scratch::im2col, thread, k * hw);
-      gemm_serial<T>(ctx, thread, true, false, k, hw, s.c_out, T(1), w, k, dyi, hw, T(0), col, hw);
+      gemm_serial<T>(ctx, thread, true, false, k, hw, s.c_out, T(1), w, weight_ld(s), dyi, hw, T(0), col, hw);
       if (mode == GradMode::assign) std::fill(dxi, dxi + x_image, T(0));
       col2im_add(s, col, dxi);
     }
@@ -116,7 +119,7 @@ void conv2d_backward_weight(Context& ctx, const ConvShape& s, const T* x, const 
         const T* xi = x + i * s.c_in * s.h * s.w;
         if (col) im2col(s, xi, col);
         gemm_serial<T>(ctx, thread, false, true, s.c_out, k, hw, T(1), dy + i * s.c_out * hw, hw, col ? col : xi,
-                       hw, i == first ? T(0) : T(1), acc, k);
+                       hw, i == first ? T(0) : T(1), acc, weight_ld(s));
       }
     }
   });
