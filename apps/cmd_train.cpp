@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
@@ -44,25 +45,57 @@ Context make_context(Device device, int threads, uint64_t seed) {
   return Context(c);
 }
 
-// Type II initialisation: weights and batch norm from a trained model file of
-// the same architecture; the slopes stay at 1.
-void init_type2(Context& ctx, Model& model, const std::string& path) {
-  const TensorFile file = read_tensor_file(path);
-  const ModelSpec from = read_model_spec(file, path);
-  const ModelSpec& to = model.spec();
-  ROTOR_CHECK(from.arch == to.arch && from.in_channels == to.in_channels && from.height == to.height &&
-                  from.width == to.width && from.classes == to.classes && from.live.is_null() && to.live.is_null(),
-              "--init type2: {} holds a {} but this run trains a {}", path, from.describe(), to.describe());
+// --init type2:FILE / model:FILE start from a model file: the network is
+// the file's (a pruned one keeps its channels), geometry and classes must
+// match the data. type2 copies weights and batch norm and starts every slope
+// at 1 (the method's type-II initialisation); model copies everything.
+struct InitFile {
+  std::string path;
+  bool slopes_too = false;
+  TensorFile file;
+  ModelSpec spec;
+};
+
+std::optional<InitFile> read_init_file(const TrainOptions& o) {
+  const bool type2 = o.init.rfind("type2:", 0) == 0, whole = o.init.rfind("model:", 0) == 0;
+  if (!type2 && !whole) return std::nullopt;
+  InitFile f;
+  f.path = o.init.substr(6);
+  f.slopes_too = whole;
+  f.file = read_tensor_file(f.path);
+  f.spec = read_model_spec(f.file, f.path);
+  return f;
+}
+
+// Adopts the init file's architecture; flags that were given must agree with it.
+void adopt_init_architecture(TrainOptions& o, const CommandLine& cl, const InitFile& f) {
+  const ModelSpec& from = f.spec;
+  ROTOR_CHECK(!cl.has("model") || o.spec.arch == from.arch, "--init {}: {} holds a {} but this run trains a {}", o.init,
+              f.path, from.describe(), o.spec.arch);
+  ROTOR_CHECK(!f.slopes_too || !cl.has("act") || o.spec.act == from.act,
+              "--init {}: {} holds a {} network, not {}", o.init, f.path, activation_name(from.act),
+              activation_name(o.spec.act));
+  o.spec.arch = from.arch;
+  o.spec.live = from.live;
+  if (f.slopes_too) o.spec.act = from.act;
+  if (!cl.has("dropout")) o.spec.dropout = from.dropout;
+  ROTOR_CHECK(from.in_channels == o.spec.in_channels && from.height == o.spec.height && from.width == o.spec.width &&
+                  from.classes == o.spec.classes,
+              "--init {}: {} holds a {} but the data has {}x{}x{} images in {} classes", o.init, f.path,
+              from.describe(), o.spec.in_channels, o.spec.height, o.spec.width, o.spec.classes);
+}
+
+void init_from_file(Context& ctx, Model& model, const InitFile& f) {
   for (auto& [name, p] : model.named_parameters()) {
-    if (p->group == ParamGroup::slopes) continue;  // a ReLU network has none; type II starts them at 1
-    const Tensor* src = file.find(name);
-    ROTOR_CHECK(src && src->shape() == p->value().shape(), "--init type2: {} has no tensor '{}' of shape {}", path,
-                name, shape_str(p->value().shape()));
+    if (p->group == ParamGroup::slopes && !f.slopes_too) continue;  // type II: slopes start at 1
+    const Tensor* src = f.file.find(name);
+    ROTOR_CHECK(src && src->shape() == p->value().shape(), "--init: {} has no tensor '{}' of shape {}", f.path, name,
+                shape_str(p->value().shape()));
     copy(ctx, *src, p->value());
   }
   for (auto& [name, b] : model.named_buffers()) {
-    const Tensor* src = file.find(name);
-    ROTOR_CHECK(src && src->shape() == b->shape(), "--init type2: {} has no buffer '{}'", path, name);
+    const Tensor* src = f.file.find(name);
+    ROTOR_CHECK(src && src->shape() == b->shape(), "--init: {} has no buffer '{}'", f.path, name);
     copy(ctx, *src, *b);
   }
 }
@@ -164,16 +197,19 @@ int new_run(const CommandLine& cl) {
   TrainOptions o = options_from_flags(cl);
   const Device device = resolve_device(o.device);
   prepare_run_dir(o.out, cl.on("force"));
+  const std::optional<InitFile> init = read_init_file(o);
   const DataSplit data = load_data(o.data);
   adapt_to_data(o, data);
+  if (init) adopt_init_architecture(o, cl, *init);
 
   Context ctx = make_context(device, o.threads, o.settings.seed);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
-  if (o.init == "type1")
-    for (auto& [name, p] : model->named_slopes()) init_slopes_type1(ctx, p->value());
+  if (init)
+    init_from_file(ctx, *model, *init);
   else
-    init_type2(ctx, *model, o.init.substr(6));
+    for (auto& [name, p] : model->named_slopes()) init_slopes_type1(ctx, p->value());
   apply_train_what(*model, o.train);
+  save_model_file(ctx, o.out + "/initial.rotor", *model);  // the starting point, for rotor report
   if (o.threads == 0) o.threads = ctx.pool().size();  // recorded so a resume splits work the same way
   write_json_file(o.out + "/run.json", o.to_json());
   announce(o, data, device, "training");

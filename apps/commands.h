@@ -12,5 +12,8 @@ using Args = std::vector<std::string>;
 
 int cmd_train(const Args& args);
 int cmd_eval(const Args& args);
+int cmd_info(const Args& args);
+int cmd_prune(const Args& args);
+int cmd_report(const Args& args);
 
 }  // namespace rotor

@@ -2,6 +2,9 @@
 //
 //   rotor train --help      train a model (the main job)
 //   rotor eval --help       accuracy and loss of a model file on a data set
+//   rotor prune --help      remove the channels whose slopes are small
+//   rotor info --help       parameters and FLOPs per layer
+//   rotor report --help     slope histograms and filter-path lengths (PNG + CSV)
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -17,6 +20,9 @@ constexpr const char* usage = R"(usage: rotor <command> [flags]
 commands:
   train    train a network (FCNN, ResNet, WideResNet; ReLU or RReLU) on a data set
   eval     accuracy and loss of a model file on a data set
+  prune    choose gamma, remove channels with |slope| < gamma, write a smaller model file
+  info     parameters and FLOPs per layer (paper's formulas)
+  report   slope histograms and filter-path length distribution (PNG + CSV)
 
 Run 'rotor <command> --help' for the flags of a command.
 )";
@@ -34,7 +40,11 @@ int main(int argc, char** argv) {
   try {
     if (command == "train") return rotor::cmd_train(args);
     if (command == "eval") return rotor::cmd_eval(args);
-    fmt::print(stderr, "rotor: unknown command '{}' (expected train or eval; see rotor --help)\n", command);
+    if (command == "prune") return rotor::cmd_prune(args);
+    if (command == "info") return rotor::cmd_info(args);
+    if (command == "report") return rotor::cmd_report(args);
+    fmt::print(stderr, "rotor: unknown command '{}' (expected train, eval, prune, info or report; see rotor --help)\n",
+               command);
     return 2;
   } catch (const rotor::Error& e) {
     fmt::print(stderr, "rotor {}: error: {}\n", command, e.what());

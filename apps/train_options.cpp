@@ -45,8 +45,10 @@ CommandLine train_command_line() {
           {"warmup", "FRACTION", "share of steps for warm-up (cosine) / rising (onecycle)", "0; onecycle 0.15"},
           {"dropout", "P", "dropout inside wide-ResNet blocks", "0"},
           {"augment", "on|off|auto", "random crop from 4-pixel padding + flip (auto: on for natural images)", "auto"},
-          {"init", "type1|type2:FILE", "type1: Kaiming weights, slopes from the truncated mixture; type2: weights "
-                                       "and BN of a trained model file of the same architecture, slopes 1",
+          {"init", "type1|type2:FILE|model:FILE",
+           "type1: Kaiming weights, slopes from the truncated mixture; type2: weights and BN of a trained model "
+           "file, slopes 1; model: everything from a model file (e.g. fine-tune a pruned one). With a file, the "
+           "network is the file's",
            "type1"},
           {"train", "all|slopes|slopes+classifier", "which parameters train (slopes: weights frozen)", "all"},
           {"seed", "N", "random seed (weights, shuffling, augmentation)", "1"},
@@ -104,8 +106,9 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   }
   s.seed = static_cast<uint64_t>(cl.integer("seed", 1, 0, INT64_MAX));
   o.init = cl.text("init", "type1");
-  ROTOR_CHECK(o.init == "type1" || (o.init.rfind("type2:", 0) == 0 && o.init.size() > 6),
-              "--init: expected type1 or type2:MODEL_FILE, got '{}'", o.init);
+  ROTOR_CHECK(o.init == "type1" || ((o.init.rfind("type2:", 0) == 0 || o.init.rfind("model:", 0) == 0) &&
+                                     o.init.size() > 6),
+              "--init: expected type1, type2:MODEL_FILE or model:MODEL_FILE, got '{}'", o.init);
   o.train = parse_train_what(cl.text("train", "all"));
   o.augment = cl.text("augment", "auto");
   ROTOR_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",

@@ -69,6 +69,15 @@ TEST_CASE("type-II initialisation copies a ReLU model's weights and sets every s
                                         small_data() + " --epochs 1 --device cpu --out " + temp_dir("type2-bad"));
   CHECK(wrong.exit_code == 1);
   CHECK_THAT(wrong.output, Catch::Contains("holds a fcnn-16 (relu)") && Catch::Contains("trains a fcnn-32"));
+
+  // A pruned ResNet keeps its channels when used as a type-II starting point.
+  const std::string relu_resnet = temp_dir("type2-resnet");
+  rotor_ok("train --model resnet8 --act relu --data mnist:" + small_data() + " --epochs 1 --batch 100 --device cpu --out " +
+           relu_resnet);
+  const CommandResult bad_data = run_rotor("train --init type2:" + relu_resnet + "/model.rotor --data mnist:" +
+                                           small_data() + " --model fcnn --epochs 1 --device cpu --out " + temp_dir("t2x"));
+  CHECK(bad_data.exit_code == 1);
+  CHECK_THAT(bad_data.output, Catch::Contains("holds a resnet8 (relu)"));
 }
 
 TEST_CASE("slopes-only training leaves every other parameter at its initial value", "[workflow]") {
