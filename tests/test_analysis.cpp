@@ -85,28 +85,7 @@ TEST_CASE("filter paths of a real network: resnet8 and a pruned wrn", "[paths]")
 
 namespace {
 
-std::vector<uint8_t> idx(const std::vector<uint32_t>& dims, const uint8_t* data, size_t n) {
-  std::vector<uint8_t> b = {0, 0, 8, static_cast<uint8_t>(dims.size())};
-  for (uint32_t d : dims)
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
-  b.insert(b.end(), data, data + n);
-  return b;
-}
-
-std::string small_data() {
-  static std::string dir;
-  if (!dir.empty()) return dir;
-  const DataSplit full = load_data("fashion-mnist");
-  dir = temp_dir("analysis-data");
-  auto put = [&](const std::string& name, const Dataset& d, uint32_t n) {
-    write_bytes(dir + "/" + name + "-images-idx3-ubyte", idx({n, 28, 28}, d.images.data(), n * 784u));
-    std::vector<uint8_t> labels(d.labels.begin(), d.labels.begin() + n);
-    write_bytes(dir + "/" + name + "-labels-idx1-ubyte", idx({n}, labels.data(), n));
-  };
-  put("train", full.train, 3000);
-  put("t10k", full.test, 1000);
-  return dir;
-}
+std::string small_data() { return fashion_subset_dir(3000, 1000); }
 
 CommandResult rotor_ok(const std::string& args) {
   const CommandResult r = run_rotor(args);

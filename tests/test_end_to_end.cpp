@@ -39,14 +39,6 @@ ModelSpec spec_from(const DataSplit& d, const std::string& arch) {
   return s;
 }
 
-std::vector<uint8_t> idx(const std::vector<uint32_t>& dims, const uint8_t* data, size_t n) {
-  std::vector<uint8_t> b = {0, 0, 8, static_cast<uint8_t>(dims.size())};
-  for (uint32_t d : dims)
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
-  b.insert(b.end(), data, data + n);
-  return b;
-}
-
 }  // namespace
 
 TEST_CASE("FCNN-RReLU learns a Fashion-MNIST subset", "[e2e]") {
@@ -94,12 +86,12 @@ TEST_CASE("a ResNet trains on the CPU: the loss falls over a few steps", "[e2e][
 TEST_CASE("rotor train writes metrics.jsonl and a model file that rotor eval reads", "[e2e][cli]") {
   const DataSplit full = load_data("fashion-mnist");
   const std::string dir = temp_dir("e2e-data");
-  write_bytes(dir + "/train-images-idx3-ubyte", idx({3000, 28, 28}, full.train.images.data(), 3000 * 784));
+  write_bytes(dir + "/train-images-idx3-ubyte", idx_bytes({3000, 28, 28}, full.train.images.data(), 3000 * 784));
   std::vector<uint8_t> labels(full.train.labels.begin(), full.train.labels.begin() + 3000);
-  write_bytes(dir + "/train-labels-idx1-ubyte", idx({3000}, labels.data(), labels.size()));
-  write_gzip(dir + "/t10k-images-idx3-ubyte.gz", idx({500, 28, 28}, full.test.images.data(), 500 * 784));
+  write_bytes(dir + "/train-labels-idx1-ubyte", idx_bytes({3000}, labels.data(), labels.size()));
+  write_gzip(dir + "/t10k-images-idx3-ubyte.gz", idx_bytes({500, 28, 28}, full.test.images.data(), 500 * 784));
   labels.assign(full.test.labels.begin(), full.test.labels.begin() + 500);
-  write_gzip(dir + "/t10k-labels-idx1-ubyte.gz", idx({500}, labels.data(), labels.size()));
+  write_gzip(dir + "/t10k-labels-idx1-ubyte.gz", idx_bytes({500}, labels.data(), labels.size()));
 
   const std::string out = temp_dir("e2e-run");
   const CommandResult r = run_rotor("train --model fcnn-64 --data mnist:" + dir +

@@ -57,3 +57,35 @@ CommandResult run_rotor(const std::string& args) {
 }
 
 }  // namespace rotor::test
+
+#include <map>
+
+#include "data/registry.h"
+
+namespace rotor::test {
+
+std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const uint8_t* data, size_t n) {
+  std::vector<uint8_t> b = {0, 0, 8, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
+  b.insert(b.end(), data, data + n);
+  return b;
+}
+
+std::string fashion_subset_dir(uint32_t train, uint32_t test) {
+  static std::map<std::pair<uint32_t, uint32_t>, std::string> made;  // test-process cache, not library state
+  const auto key = std::make_pair(train, test);
+  if (made.count(key)) return made[key];
+  const DataSplit full = load_data("fashion-mnist");
+  const std::string dir = temp_dir("fashion-subset");
+  auto put = [&](const std::string& name, const Dataset& d, uint32_t n) {
+    write_bytes(dir + "/" + name + "-images-idx3-ubyte", idx_bytes({n, 28, 28}, d.images.data(), n * 784u));
+    const std::vector<uint8_t> labels(d.labels.begin(), d.labels.begin() + n);
+    write_bytes(dir + "/" + name + "-labels-idx1-ubyte", idx_bytes({n}, labels.data(), n));
+  };
+  put("train", full.train, train);
+  put("t10k", full.test, test);
+  return made[key] = dir;
+}
+
+}  // namespace rotor::test

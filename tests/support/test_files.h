@@ -24,3 +24,15 @@ struct CommandResult {
 CommandResult run_rotor(const std::string& args);
 
 }  // namespace rotor::test
+
+namespace rotor::test {
+
+// The bytes of an unsigned-byte IDX file with these dimensions.
+std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const uint8_t* data, size_t n);
+
+// A directory holding the first `train` and `test` Fashion-MNIST images (real
+// data, Debian's dataset-fashion-mnist) as raw MNIST-format IDX files; made
+// once per process and size.
+std::string fashion_subset_dir(uint32_t train, uint32_t test);
+
+}  // namespace rotor::test
