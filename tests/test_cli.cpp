@@ -46,7 +46,7 @@ TEST_CASE("the CLI rejects bad flags and values with one clear line", "[cli]") {
   CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
 }
 
-TEST_CASE("--device cuda without a usable GPU is a clear error, not a crash", "[cli]") {
+TEST_CASE("asking for CUDA without a usable GPU is a clear error, not a crash", "[cli]") {
   const CommandResult r = run_rotor("train --device cuda --epochs 1 --out " + temp_dir("cli-cuda"));
   INFO(r.output);
   if (r.output.find("no CUDA backend") == std::string::npos &&

@@ -1,0 +1,263 @@
+// Image-folder loader on small PNG, BMP and JPEG files written here with
+// stb_image_write: lossless images come back pixel for pixel in (C, H, W)
+// order with labels from the sorted class folders; broken folders give one
+// Error naming the file or folder and the fault.
+#include <catch2/catch.hpp>
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <filesystem>
+#include <random>
+
+#include "data/image_folder.h"
+#include "data/registry.h"
+#include "engine/error.h"
+#include "tests/support/test_files.h"
+
+using namespace rotor;
+using namespace rotor::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+struct Image {
+  int width = 0, height = 0, channels = 0;
+  Bytes hwc;  // as the file holds it: (H, W, C) interleaved
+
+  // The (C, H, W) planes the loader returns, with `c` channels: grey is
+  // repeated into R, G and B; alpha is dropped.
+  Bytes planes(int c) const {
+    Bytes out(static_cast<size_t>(c) * height * width);
+    for (int ch = 0; ch < c; ++ch)
+      for (int p = 0; p < height * width; ++p) {
+        const int from = channels <= 2 ? 0 : ch;  // grey (+ alpha) or RGB (+ alpha)
+        out[static_cast<size_t>(ch) * height * width + p] = hwc[static_cast<size_t>(p) * channels + from];
+      }
+    return out;
+  }
+};
+
+Image random_image(int width, int height, int channels, std::mt19937& rng) {
+  Image im{width, height, channels, Bytes(static_cast<size_t>(width) * height * channels)};
+  for (uint8_t& p : im.hwc) p = static_cast<uint8_t>(rng());
+  return im;
+}
+
+void write_png(const std::string& path, const Image& im) {
+  fs::create_directories(fs::path(path).parent_path());
+  REQUIRE(stbi_write_png(path.c_str(), im.width, im.height, im.channels, im.hwc.data(), im.width * im.channels) != 0);
+}
+
+void write_bmp(const std::string& path, const Image& im) {
+  fs::create_directories(fs::path(path).parent_path());
+  REQUIRE(stbi_write_bmp(path.c_str(), im.width, im.height, im.channels, im.hwc.data()) != 0);
+}
+
+void write_jpg(const std::string& path, const Image& im, int quality) {
+  fs::create_directories(fs::path(path).parent_path());
+  REQUIRE(stbi_write_jpg(path.c_str(), im.width, im.height, im.channels, im.hwc.data(), quality) != 0);
+}
+
+Bytes concat(const std::vector<Bytes>& parts) {
+  Bytes out;
+  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// A valid two-class folder of 4x3 grey PNGs: train/{a,b} with 2 images each,
+// test/{a,b} with 1 each.
+std::string grey_folder(const std::string& tag) {
+  const std::string dir = temp_dir(tag);
+  std::mt19937 rng(5);
+  for (const char* part : {"train", "test"})
+    for (const char* cls : {"a", "b"})
+      for (int i = 0; i < (std::string(part) == "train" ? 2 : 1); ++i)
+        write_png(dir + "/" + part + "/" + cls + "/" + std::to_string(i) + ".png", random_image(4, 3, 1, rng));
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("image folder reads RGB PNGs in sorted order with exact pixels", "[loader][folder]") {
+  const std::string dir = temp_dir("folder-rgb");
+  std::mt19937 rng(1);
+  // Written out of order: the loader sorts classes and files by name.
+  const Image dog_b = random_image(5, 4, 3, rng), dog_a = random_image(5, 4, 3, rng);
+  const Image cat_z = random_image(5, 4, 3, rng), bird = random_image(5, 4, 4, rng);  // RGBA: alpha dropped
+  const Image t_dog = random_image(5, 4, 3, rng), t_cat = random_image(5, 4, 3, rng);
+  const Image t_bird = random_image(5, 4, 3, rng);
+  write_png(dir + "/train/dog/b.png", dog_b);
+  write_png(dir + "/train/dog/a.png", dog_a);
+  write_png(dir + "/train/cat/z.png", cat_z);
+  write_bmp(dir + "/train/bird/0001.bmp", bird);
+  write_png(dir + "/test/dog/0.png", t_dog);
+  write_png(dir + "/test/cat/0.png", t_cat);
+  write_png(dir + "/test/bird/0.png", t_bird);
+  write_bytes(dir + "/train/dog/.DS_Store", {1, 2, 3});  // hidden: ignored
+  write_bytes(dir + "/train/README", {'h', 'i'});      // a file beside the class folders: ignored
+
+  const DataSplit s = load_data("folder:" + dir);
+  REQUIRE(s.name == "folder");
+  REQUIRE(s.source == dir);
+  REQUIRE(s.natural_images);
+  REQUIRE(s.classes == 3);
+  REQUIRE(s.class_names == std::vector<std::string>{"bird", "cat", "dog"});
+  REQUIRE(s.train.channels == 3);
+  REQUIRE(s.train.height == 4);
+  REQUIRE(s.train.width == 5);
+  REQUIRE(s.train.labels == std::vector<int32_t>{0, 1, 2, 2});
+  REQUIRE(s.test.labels == std::vector<int32_t>{0, 1, 2});
+  REQUIRE(s.train.images == concat({bird.planes(3), cat_z.planes(3), dog_a.planes(3), dog_b.planes(3)}));
+  REQUIRE(s.test.images == concat({t_bird.planes(3), t_cat.planes(3), t_dog.planes(3)}));
+  // Pixel (c=2, h=3, w=1) of dog/a.png is byte (3*5 + 1)*3 + 2 of its rows.
+  REQUIRE(s.train.images[2 * 60 + 2 * 20 + 3 * 5 + 1] == dog_a.hwc[(3 * 5 + 1) * 3 + 2]);
+}
+
+TEST_CASE("image folder keeps grey images grey and widens them when any image has colour", "[loader][folder]") {
+  const std::string dir = grey_folder("folder-grey");
+  const DataSplit grey = load_data("folder:" + dir);
+  REQUIRE(grey.train.channels == 1);
+  REQUIRE(grey.train.height == 3);
+  REQUIRE(grey.train.width == 4);
+  REQUIRE(grey.train.labels == std::vector<int32_t>{0, 0, 1, 1});
+  REQUIRE(grey.test.labels == std::vector<int32_t>{0, 1});
+  std::mt19937 rng(5);  // grey_folder's images, in its writing order (= sorted order)
+  std::vector<Image> written;
+  for (int i = 0; i < 6; ++i) written.push_back(random_image(4, 3, 1, rng));
+  REQUIRE(grey.train.images == concat({written[0].planes(1), written[1].planes(1), written[2].planes(1),
+                                       written[3].planes(1)}));
+  REQUIRE(grey.test.images == concat({written[4].planes(1), written[5].planes(1)}));
+
+  // Grey + alpha is still grey.
+  const Image ga = random_image(4, 3, 2, rng);
+  write_png(dir + "/train/b/2.png", ga);
+  const DataSplit still_grey = load_data("folder:" + dir);
+  REQUIRE(still_grey.train.channels == 1);
+  REQUIRE(Bytes(still_grey.train.images.end() - 12, still_grey.train.images.end()) == ga.planes(1));
+
+  // One colour image makes every image RGB; grey ones repeat their value.
+  const Image rgb = random_image(4, 3, 3, rng);
+  write_png(dir + "/test/a/1.png", rgb);
+  const DataSplit colour = load_data("folder:" + dir);
+  REQUIRE(colour.train.channels == 3);
+  REQUIRE(colour.test.channels == 3);
+  REQUIRE(colour.train.images == concat({written[0].planes(3), written[1].planes(3), written[2].planes(3),
+                                         written[3].planes(3), ga.planes(3)}));
+  REQUIRE(colour.test.images == concat({written[4].planes(3), rgb.planes(3), written[5].planes(3)}));
+  REQUIRE(colour.test.labels == std::vector<int32_t>{0, 0, 1});
+}
+
+TEST_CASE("image folder decodes JPEGs as stb_image does", "[loader][folder]") {
+  const std::string dir = temp_dir("folder-jpeg");
+  // A smooth colour image survives JPEG at quality 100 within a few levels.
+  Image smooth{16, 16, 3, Bytes(16 * 16 * 3)};
+  for (int h = 0; h < 16; ++h)
+    for (int w = 0; w < 16; ++w) {
+      uint8_t* p = &smooth.hwc[(h * 16 + w) * 3];
+      p[0] = static_cast<uint8_t>(100 + 4 * h);
+      p[1] = static_cast<uint8_t>(60 + 3 * w);
+      p[2] = 200;
+    }
+  write_jpg(dir + "/train/x/0.jpg", smooth, 100);
+  write_jpg(dir + "/train/y/0.jpg", smooth, 100);
+  write_jpg(dir + "/test/x/0.jpg", smooth, 100);
+  write_jpg(dir + "/test/y/0.jpeg", smooth, 100);
+  const DataSplit s = load_data("folder:" + dir);
+  REQUIRE(s.train.channels == 3);
+  REQUIRE(s.train.height == 16);
+  REQUIRE(s.train.size() == 2);
+  int w = 0, h = 0, c = 0;
+  stbi_uc* ref = stbi_load((dir + "/train/x/0.jpg").c_str(), &w, &h, &c, 3);
+  REQUIRE(ref != nullptr);
+  const Image decoded{w, h, 3, Bytes(ref, ref + w * h * 3)};
+  stbi_image_free(ref);
+  REQUIRE(Bytes(s.train.images.begin(), s.train.images.begin() + 768) == decoded.planes(3));
+  const Bytes original = smooth.planes(3);
+  int worst = 0;
+  for (size_t i = 0; i < original.size(); ++i) worst = std::max(worst, std::abs(s.train.images[i] - original[i]));
+  REQUIRE(worst <= 4);
+}
+
+TEST_CASE("image folder keeps order and labels over many files on every core", "[loader][folder]") {
+  const std::string dir = temp_dir("folder-many");
+  std::vector<Bytes> train(3), test(3);
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 150; ++i) {
+      // Each image is one grey value that encodes its class and index.
+      const uint8_t v = static_cast<uint8_t>(c * 80 + i % 80);
+      const Image im{2, 2, 1, Bytes(4, v)};
+      char name[16];
+      std::snprintf(name, sizeof name, "%04d.png", i);
+      write_png(dir + "/train/c" + std::to_string(c) + "/" + name, im);
+      train[c].insert(train[c].end(), 4, v);
+      if (i < 40) {
+        write_png(dir + "/test/c" + std::to_string(c) + "/" + name, im);
+        test[c].insert(test[c].end(), 4, v);
+      }
+    }
+  const DataSplit s = load_data("folder:" + dir);
+  REQUIRE(s.train.size() == 450);
+  REQUIRE(s.test.size() == 120);
+  REQUIRE(s.train.images == concat(train));
+  REQUIRE(s.test.images == concat(test));
+  std::vector<int32_t> train_labels, test_labels;
+  for (int c = 0; c < 3; ++c) {
+    train_labels.insert(train_labels.end(), 150, c);
+    test_labels.insert(test_labels.end(), 40, c);
+  }
+  REQUIRE(s.train.labels == train_labels);
+  REQUIRE(s.test.labels == test_labels);
+}
+
+TEST_CASE("image folder names the file or folder at fault", "[loader][folder]") {
+  const std::string dir = grey_folder("folder-broken");
+  std::mt19937 rng(8);
+  SECTION("image of another size") {
+    write_png(dir + "/test/b/7.png", random_image(3, 4, 1, rng));
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                        Catch::Contains("image " + dir + "/test/b/7.png is 3x4 but " + dir +
+                                        "/train/a/0.png is 4x3; all images must have one size"));
+  }
+  SECTION("unreadable image") {
+    write_bytes(dir + "/train/b/bad.png", {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                        Catch::Contains("unreadable image " + dir + "/train/b/bad.png: unknown image type"));
+  }
+  SECTION("image whose header reads but whose data is cut") {
+    const std::string path = dir + "/test/a/cut.png";
+    write_png(path, random_image(4, 3, 1, rng));
+    Bytes b = read_bytes(path);
+    b.resize(b.size() - 20);
+    write_bytes(path, b);
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("cannot decode image " + path));
+  }
+  SECTION("empty class folder") {
+    fs::create_directories(dir + "/train/c");
+    fs::create_directories(dir + "/test/c");
+    write_png(dir + "/train/c/0.png", random_image(4, 3, 1, rng));
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                        Catch::Contains("class folder " + dir + "/test/c holds no image files"));
+  }
+  SECTION("different classes in train and test") {
+    fs::create_directories(dir + "/train/c");
+    fs::create_directories(dir + "/test/d");
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                        Catch::Contains("train and test have different class folders: 'c' only in train, 'd' only "
+                                        "in test"));
+  }
+  SECTION("a single class") {
+    fs::remove_all(dir + "/train/b");
+    fs::remove_all(dir + "/test/b");
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                        Catch::Contains(dir + "/train has 1 class folder, expected at least 2"));
+  }
+  SECTION("missing test folder") {
+    fs::remove_all(dir + "/test");
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("missing " + dir + "/test (an image folder"));
+  }
+  SECTION("no such directory") {
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir + "/nope"), Catch::Contains(dir + "/nope is not a directory"));
+  }
+}
