@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "engine/error.h"
@@ -92,5 +93,12 @@ double CommandLine::number(const std::string& name, double fallback, double min,
 }
 
 bool CommandLine::on(const std::string& name) const { return has(name); }
+
+bool parse_or_help(CommandLine& cl, const std::vector<std::string>& args) {
+  cl.parse(args);
+  if (!cl.help_requested()) return true;
+  std::fputs(cl.usage().c_str(), stdout);
+  return false;
+}
 
 }  // namespace rotor

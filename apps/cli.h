@@ -42,4 +42,8 @@ class CommandLine {
   bool help_ = false;
 };
 
+// Parses args; prints the usage and returns false when --help was given
+// (the command then returns 0).
+bool parse_or_help(CommandLine& cl, const std::vector<std::string>& args);
+
 }  // namespace rotor

@@ -18,21 +18,14 @@ int cmd_eval(const Args& args) {
                      {"model-file", "FILE", "a model file written by rotor train or rotor prune", ""},
                      {"data", "SPEC", "fashion-mnist[:DIR] or mnist:DIR", "fashion-mnist"},
                      {"batch", "N", "evaluation batch size", "1000"},
-                     {"device", "auto|cpu|cuda", "where to run", "auto"},
-                     {"threads", "N", "CPU threads", "all cores"},
+                     device_flag(),
+                     threads_flag(),
                  });
-  cl.parse(args);
-  if (cl.help_requested()) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return 0;
-  }
+  if (!parse_or_help(cl, args)) return 0;
   ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
   const std::string path = cl.text("model-file");
   const int64_t batch = cl.integer("batch", 1000, 1, 1 << 20);
-  ContextOptions copts;
-  copts.device = resolve_device(cl.text("device", "auto"));
-  copts.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
-  Context ctx(copts);
+  Context ctx(context_options(cl));
   std::unique_ptr<Model> model = load_model_file(ctx, path);
   const DataSplit data = load_data(cl.text("data", "fashion-mnist"));
   ROTOR_CHECK(data.classes == model->spec().classes, "{} has {} classes but {} has {}", path, model->spec().classes,

@@ -33,11 +33,7 @@ int cmd_info(const Args& args) {
                      {"classes", "N", "classes for --model", "10"},
                      {"act", "relu|rrelu", "activation for --model", "rrelu"},
                  });
-  cl.parse(args);
-  if (cl.help_requested()) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return 0;
-  }
+  if (!parse_or_help(cl, args)) return 0;
   ROTOR_CHECK(cl.has("model") != cl.has("model-file"), "give exactly one of --model and --model-file");
   Context ctx;
   std::unique_ptr<Model> model;

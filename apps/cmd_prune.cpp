@@ -43,23 +43,16 @@ int cmd_prune(const Args& args) {
                      {"tolerance", "X", "accuracy the choice may lose on the choosing half (0.002 = 0.2 points)", "0"},
                      {"out", "DIR", "where prune.json and pruned.rotor go", "<model file's folder>/prune"},
                      {"batch", "N", "evaluation batch size", "1000"},
-                     {"device", "auto|cpu|cuda", "where to run", "auto"},
-                     {"threads", "N", "CPU threads", "all cores"},
+                     device_flag(),
+                     threads_flag(),
                  });
-  cl.parse(args);
-  if (cl.help_requested()) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return 0;
-  }
+  if (!parse_or_help(cl, args)) return 0;
   ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
   const std::string path = cl.text("model-file");
   const double tolerance = cl.number("tolerance", 0, 0, 1);
   const int64_t batch = cl.integer("batch", 1000, 1, 1 << 20);
   const std::string out = cl.text("out", (std::filesystem::path(path).parent_path() / "prune").string());
-  ContextOptions copts;
-  copts.device = resolve_device(cl.text("device", "auto"));
-  copts.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
-  Context ctx(copts);
+  Context ctx(context_options(cl));
 
   std::unique_ptr<Model> model = load_model_file(ctx, path);
   const ModelSpec& spec = model->spec();

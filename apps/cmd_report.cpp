@@ -58,11 +58,7 @@ int cmd_report(const Args& args) {
                      {"bins", "N", "histogram bins", "60"},
                      {"out", "DIR", "output folder", "<model file's folder>/report"},
                  });
-  cl.parse(args);
-  if (cl.help_requested()) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return 0;
-  }
+  if (!parse_or_help(cl, args)) return 0;
   ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
   const std::string path = cl.text("model-file");
   const std::filesystem::path folder = std::filesystem::path(path).parent_path();

@@ -264,11 +264,7 @@ int resume_run(const CommandLine& cl) {
 
 int cmd_train(const Args& args) {
   CommandLine cl = train_command_line();
-  cl.parse(args);
-  if (cl.help_requested()) {
-    std::fputs(cl.usage().c_str(), stdout);
-    return 0;
-  }
+  if (!parse_or_help(cl, args)) return 0;
   return cl.has("resume") ? resume_run(cl) : new_run(cl);
 }
 

@@ -6,9 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli.h"
+#include "engine/context.h"
+
 namespace rotor {
 
 using Args = std::vector<std::string>;
+
+// The --device and --threads flags every command that runs a model takes.
+FlagDef device_flag();
+FlagDef threads_flag();
+ContextOptions context_options(const CommandLine& cl);
 
 int cmd_train(const Args& args);
 int cmd_eval(const Args& args);

@@ -87,12 +87,6 @@ namespace {
 
 std::string small_data() { return fashion_subset_dir(3000, 1000); }
 
-CommandResult rotor_ok(const std::string& args) {
-  const CommandResult r = run_rotor(args);
-  INFO("rotor " << args << "\n" << r.output);
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
 
 }  // namespace
 

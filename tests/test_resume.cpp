@@ -46,12 +46,6 @@ void require_same_tensors(const std::string& a, const std::string& b) {
   }
 }
 
-CommandResult rotor_ok(const std::string& args) {
-  const CommandResult r = run_rotor(args);
-  INFO("rotor " << args << "\n" << r.output);
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
 
 }  // namespace
 

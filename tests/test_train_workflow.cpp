@@ -16,11 +16,6 @@ namespace {
 
 std::string small_data() { return fashion_subset_dir(800, 200); }
 
-void rotor_ok(const std::string& args) {
-  const CommandResult r = run_rotor(args);
-  INFO("rotor " << args << "\n" << r.output);
-  REQUIRE(r.exit_code == 0);
-}
 
 std::vector<float> values(const TensorFile& f, const std::string& name) {
   const Tensor* t = f.find(name);

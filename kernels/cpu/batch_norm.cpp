@@ -11,24 +11,28 @@ namespace rotor::cpu {
 using detail::for_channel_ranges;
 using detail::for_planes;
 
+namespace {
+
+// y = x * scale + shift over channels [c0, c1).
+template <class T>
+void apply(const ChannelShape& s, int64_t c0, int64_t c1, const T* x, const double* scale, const double* shift, T* y) {
+  for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
+    const double a = scale[c - c0], b = shift[c - c0];
+    for (int64_t i = 0; i < s.hw; ++i) y[base + i] = static_cast<T>(x[base + i] * a + b);
+  });
+}
+
+}  // namespace
+
 template <class T>
 void batch_norm_forward_train(Context& ctx, const ChannelShape& s, const T* x, const T* gamma, const T* beta,
                               T* running_mean, T* running_var, double momentum, double eps, T* y, T* save_mean,
                               T* save_invstd) {
   for_channel_ranges(ctx, s, 4, [&](int64_t c0, int64_t c1, double* tmp) {
-    const int64_t w = c1 - c0;
-    double *mean = tmp, *var = tmp + w, *scale = tmp + 2 * w, *shift = tmp + 3 * w;
-    detail::channel_moments(s, x, c0, c1, mean, var);
-    for (int64_t c = c0; c < c1; ++c) {
-      detail::store_train_stats(s, c, mean[c - c0], var[c - c0], momentum, eps, running_mean, running_var, save_mean,
-                                save_invstd);
-      scale[c - c0] = gamma[c] / std::sqrt(var[c - c0] + eps);
-      shift[c - c0] = beta[c] - mean[c - c0] * scale[c - c0];
-    }
-    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
-      const double a = scale[c - c0], b = shift[c - c0];
-      for (int64_t i = 0; i < s.hw; ++i) y[base + i] = static_cast<T>(x[base + i] * a + b);
-    });
+    double *scale, *shift;
+    detail::train_affine(s, x, gamma, beta, running_mean, running_var, momentum, eps, save_mean, save_invstd, c0, c1,
+                         tmp, &scale, &shift);
+    apply(s, c0, c1, x, scale, shift, y);
   });
 }
 
@@ -36,15 +40,9 @@ template <class T>
 void batch_norm_forward_eval(Context& ctx, const ChannelShape& s, const T* x, const T* gamma, const T* beta,
                              const T* running_mean, const T* running_var, double eps, T* y) {
   for_channel_ranges(ctx, s, 2, [&](int64_t c0, int64_t c1, double* tmp) {
-    double *scale = tmp, *shift = tmp + (c1 - c0);
-    for (int64_t c = c0; c < c1; ++c) {
-      scale[c - c0] = gamma[c] / std::sqrt(static_cast<double>(running_var[c]) + eps);
-      shift[c - c0] = beta[c] - running_mean[c] * scale[c - c0];
-    }
-    for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
-      const double a = scale[c - c0], b = shift[c - c0];
-      for (int64_t i = 0; i < s.hw; ++i) y[base + i] = static_cast<T>(x[base + i] * a + b);
-    });
+    double *scale, *shift;
+    detail::eval_affine(gamma, beta, running_mean, running_var, eps, c0, c1, tmp, &scale, &shift);
+    apply(s, c0, c1, x, scale, shift, y);
   });
 }
 

@@ -33,15 +33,9 @@ void bn_rrelu_forward_train(Context& ctx, const ChannelShape& s, const T* x, con
                             const T* slope, T* running_mean, T* running_var, double momentum, double eps, T* y,
                             T* save_mean, T* save_invstd) {
   for_channel_ranges(ctx, s, 4, [&](int64_t c0, int64_t c1, double* tmp) {
-    const int64_t w = c1 - c0;
-    double *mean = tmp, *var = tmp + w, *scale = tmp + 2 * w, *shift = tmp + 3 * w;
-    detail::channel_moments(s, x, c0, c1, mean, var);
-    for (int64_t c = c0; c < c1; ++c) {
-      detail::store_train_stats(s, c, mean[c - c0], var[c - c0], momentum, eps, running_mean, running_var, save_mean,
-                                save_invstd);
-      scale[c - c0] = gamma[c] / std::sqrt(var[c - c0] + eps);
-      shift[c - c0] = beta[c] - mean[c - c0] * scale[c - c0];
-    }
+    double *scale, *shift;
+    detail::train_affine(s, x, gamma, beta, running_mean, running_var, momentum, eps, save_mean, save_invstd, c0, c1,
+                         tmp, &scale, &shift);
     apply(s, c0, c1, x, scale, shift, slope, y);
   });
 }
@@ -50,11 +44,8 @@ template <class T>
 void bn_rrelu_forward_eval(Context& ctx, const ChannelShape& s, const T* x, const T* gamma, const T* beta,
                            const T* slope, const T* running_mean, const T* running_var, double eps, T* y) {
   for_channel_ranges(ctx, s, 2, [&](int64_t c0, int64_t c1, double* tmp) {
-    double *scale = tmp, *shift = tmp + (c1 - c0);
-    for (int64_t c = c0; c < c1; ++c) {
-      scale[c - c0] = gamma[c] / std::sqrt(static_cast<double>(running_var[c]) + eps);
-      shift[c - c0] = beta[c] - running_mean[c] * scale[c - c0];
-    }
+    double *scale, *shift;
+    detail::eval_affine(gamma, beta, running_mean, running_var, eps, c0, c1, tmp, &scale, &shift);
     apply(s, c0, c1, x, scale, shift, slope, y);
   });
 }

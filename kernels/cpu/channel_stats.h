@@ -66,4 +66,38 @@ void store_train_stats(const ChannelShape& s, int64_t c, double mean, double var
     running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * var_biased * count / (count - 1));
 }
 
+// The training forward's per-channel work for channels [c0, c1): batch
+// statistics, saved and running statistics, and the affine map
+// z = x * scale + shift that normalises with them. tmp holds 4 doubles per
+// channel of the range; scale and shift point into it.
+template <class T>
+void train_affine(const ChannelShape& s, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var,
+                  double momentum, double eps, T* save_mean, T* save_invstd, int64_t c0, int64_t c1, double* tmp,
+                  double** scale, double** shift) {
+  const int64_t w = c1 - c0;
+  double *mean = tmp, *var = tmp + w;
+  *scale = tmp + 2 * w;
+  *shift = tmp + 3 * w;
+  channel_moments(s, x, c0, c1, mean, var);
+  for (int64_t c = c0; c < c1; ++c) {
+    store_train_stats(s, c, mean[c - c0], var[c - c0], momentum, eps, running_mean, running_var, save_mean,
+                      save_invstd);
+    (*scale)[c - c0] = gamma[c] / std::sqrt(var[c - c0] + eps);
+    (*shift)[c - c0] = beta[c] - mean[c - c0] * (*scale)[c - c0];
+  }
+}
+
+// The evaluation forward's affine map from the running statistics; tmp holds
+// 2 doubles per channel of the range.
+template <class T>
+void eval_affine(const T* gamma, const T* beta, const T* running_mean, const T* running_var, double eps, int64_t c0,
+                 int64_t c1, double* tmp, double** scale, double** shift) {
+  *scale = tmp;
+  *shift = tmp + (c1 - c0);
+  for (int64_t c = c0; c < c1; ++c) {
+    (*scale)[c - c0] = gamma[c] / std::sqrt(static_cast<double>(running_var[c]) + eps);
+    (*shift)[c - c0] = beta[c] - running_mean[c] * (*scale)[c - c0];
+  }
+}
+
 }  // namespace rotor::cpu::detail

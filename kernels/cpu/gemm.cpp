@@ -22,9 +22,7 @@ struct Backend {
 
 template <class T>
 void portable_block(const GemmCall<T>& call, int64_t i0, int64_t i1, int64_t j0, int64_t j1, T* pa, T* pb) {
-  const portable::GemmArgs<T> g{call.trans_a, call.trans_b, call.m, call.n,   call.k,   call.alpha,
-                                call.a,       call.lda,     call.b, call.ldb, call.beta, call.c, call.ldc};
-  portable::gemm_block(g, i0, i1, j0, j1, pa, pb);
+  portable::gemm_block(call, i0, i1, j0, j1, pa, pb);
 }
 
 template <class T>

@@ -3,15 +3,12 @@
 #define ROTOR_GEMM_NS avx2
 #define ROTOR_GEMM_VECTOR_BYTES 32
 #include "kernels/cpu/gemm_block.h"
-#include "kernels/cpu/gemm_entry.h"
 
 namespace rotor::cpu {
 
 void gemm_block_avx2_f32(const GemmCall<float>& call, int64_t i_begin, int64_t i_end, int64_t j_begin,
                          int64_t j_end, float* pack_a, float* pack_b) {
-  const avx2::GemmArgs<float> g{call.trans_a, call.trans_b, call.m, call.n,   call.k,   call.alpha,
-                                call.a,       call.lda,     call.b, call.ldb, call.beta, call.c, call.ldc};
-  avx2::gemm_block(g, i_begin, i_end, j_begin, j_end, pack_a, pack_b);
+  avx2::gemm_block(call, i_begin, i_end, j_begin, j_end, pack_a, pack_b);
 }
 
 GemmTiling gemm_tiling_avx2_f32() {

@@ -15,25 +15,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/gemm_entry.h"
+
 #ifndef ROTOR_GEMM_NS
 #error "define ROTOR_GEMM_NS and ROTOR_GEMM_VECTOR_BYTES before including gemm_block.h"
 #endif
 
 namespace rotor::cpu::ROTOR_GEMM_NS {
 
-template <class T>
-struct GemmArgs {
-  bool trans_a, trans_b;
-  int64_t m, n, k;
-  T alpha;
-  const T* a;
-  int64_t lda;
-  const T* b;
-  int64_t ldb;
-  T beta;
-  T* c;
-  int64_t ldc;
-};
 
 template <class T>
 struct Blocking {
@@ -56,7 +45,7 @@ struct VectorOf {
 // Panels of mr rows of op(A)[i0:i0+mc, p0:p0+kc] times alpha, zero padded:
 // out[panel][p][r].
 template <class T>
-void pack_a(const GemmArgs<T>& g, int64_t i0, int64_t p0, int mc, int kc, T* out) {
+void pack_a(const GemmCall<T>& g, int64_t i0, int64_t p0, int mc, int kc, T* out) {
   constexpr int mr = Blocking<T>::mr;
   for (int ir = 0; ir < mc; ir += mr) {
     const int rows = std::min(mr, mc - ir);
@@ -82,7 +71,7 @@ void pack_a(const GemmArgs<T>& g, int64_t i0, int64_t p0, int mc, int kc, T* out
 // Panels of nr columns of op(B)[p0:p0+kc, j0:j0+nc], zero padded:
 // out[panel][p][c].
 template <class T>
-void pack_b(const GemmArgs<T>& g, int64_t p0, int64_t j0, int kc, int nc, T* out) {
+void pack_b(const GemmCall<T>& g, int64_t p0, int64_t j0, int kc, int nc, T* out) {
   constexpr int nr = Blocking<T>::nr;
   for (int jr = 0; jr < nc; jr += nr) {
     const int cols = std::min(nr, nc - jr);
@@ -154,7 +143,7 @@ inline void micro_kernel(int kc, const T* __restrict a, const T* __restrict b, T
 // C[i_begin:i_end, j_begin:j_end] of the product; pack buffers hold
 // Blocking<T>::pack_a_elems and pack_b_elems elements.
 template <class T>
-void gemm_block(const GemmArgs<T>& g, int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, T* pack_a_buf,
+void gemm_block(const GemmCall<T>& g, int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, T* pack_a_buf,
                 T* pack_b_buf) {
   using B = Blocking<T>;
   for (int64_t jc = j_begin; jc < j_end; jc += B::nc) {

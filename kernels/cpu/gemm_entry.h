@@ -1,4 +1,5 @@
-// What gemm.cpp needs from each compiled copy of gemm_block.h.
+// The arguments of one GEMM, and what gemm.cpp needs from each compiled copy
+// of gemm_block.h.
 #pragma once
 
 #include <cstddef>

@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <catch2/catch.hpp>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -63,6 +65,13 @@ CommandResult run_rotor(const std::string& args) {
 #include "data/registry.h"
 
 namespace rotor::test {
+
+CommandResult rotor_ok(const std::string& args) {
+  const CommandResult r = run_rotor(args);
+  INFO("rotor " << args << "\n" << r.output);
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
 
 std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const uint8_t* data, size_t n) {
   std::vector<uint8_t> b = {0, 0, 8, static_cast<uint8_t>(dims.size())};

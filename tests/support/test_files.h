@@ -22,6 +22,8 @@ struct CommandResult {
 };
 // Runs the rotor binary with the arguments (a shell command line fragment).
 CommandResult run_rotor(const std::string& args);
+// The same, and the calling test fails (showing the output) unless it exits 0.
+CommandResult rotor_ok(const std::string& args);
 
 }  // namespace rotor::test
 
