@@ -1,0 +1,750 @@
+// bench_cuda: times rotor's CUDA kernels against the device's own measured
+// ceilings.
+//
+//   bench_cuda <kernel> [variant] [--json FILE] [--repeats N]
+//   bench_cuda all --json results.json
+//
+// kernels: copy, sgemm, bn_rrelu, batch_norm, conv2d_fwd, conv2d_bwd_data,
+// conv2d_bwd_weight, softmax_ce, train_step, all. Variant 0 is always the
+// SHIPPED kernel, called through the same cuda:: function the engine calls
+// (nothing is copied here); other variants are alternatives:
+//   bn_rrelu   1: unfused (batch_norm + rrelu kernels), 2: variant 0 replayed
+//              from a CUDA graph (launch gaps removed)
+//   conv2d_fwd 1: explicit im2col + cuBLAS SGEMM (strided batched)
+//   train_step 1: the engine's step captured once as a CUDA graph, replayed
+//
+// Every run first measures the two ceilings on this device (a 512 MiB
+// device-to-device copy, counting bytes read + written; a 8192^3 cuBLAS
+// SGEMM in plain FP32), then for each kernel: validates against the CPU twin
+// (norm-wise relative error printed; exit 1 on a mismatch), warms up, and
+// times >= 20 calls with CUDA events, rotating the inputs among enough
+// buffer sets to exceed twice the L2 cache. It prints the median and
+// minimum in microseconds, GB/s (the minimum traffic: each input read once,
+// each output written once) or TFLOP/s, and the fraction of the roofline.
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bench/cuda/bench_variants.h"
+#include "engine/context.h"
+#include "engine/cuda/cuda_check.h"
+#include "engine/cuda/cuda_state.h"
+#include "engine/init.h"
+#include "engine/json.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/tensor_util.h"
+#include "kernels/activation.h"
+#include "kernels/batch_norm.h"
+#include "kernels/bn_rrelu.h"
+#include "kernels/conv2d.h"
+#include "kernels/gemm.h"
+#include "kernels/softmax_ce.h"
+#include "models/model.h"
+
+namespace rotor::bench {
+namespace {
+
+struct Result {
+  std::string kernel;
+  int variant = 0;
+  std::string label;   // shape or variant description
+  double median_us = 0, min_us = 0;
+  double bytes = 0;    // minimum traffic per call
+  double flops = 0;    // per call
+  double rel_err = -1; // vs the CPU twin; -1: not validated
+  bool memory_bound = true;
+  double images_per_s = 0;  // train_step only
+  std::string note;
+};
+
+Result make_result(const std::string& kernel, int variant, const std::string& label) {
+  Result r;
+  r.kernel = kernel;
+  r.variant = variant;
+  r.label = label;
+  return r;
+}
+
+struct Timing {
+  double median_us = 0, min_us = 0;
+};
+
+class Bench {
+ public:
+  explicit Bench(int repeats) : ctx_(cuda_options()), repeats_(std::max(20, repeats)), prop_(ctx_.cuda().prop) {
+    const cudaDeviceProp& p = prop_;
+    l2_bytes_ = static_cast<size_t>(p.l2CacheSize);
+    std::printf("device: %s (sm_%d%d, %d SMs, L2 %.0f MB)\n", p.name, p.major, p.minor, p.multiProcessorCount,
+                l2_bytes_ / 1e6);
+  }
+
+  Context& ctx() { return ctx_; }
+  cudaStream_t stream() { return ctx_.cuda().stream; }
+  int repeats() const { return repeats_; }
+  double copy_gbps = 0, sgemm_tflops = 0;
+  std::vector<Result> results;
+
+  // Buffer sets of `bytes_per_set` needed to exceed twice the L2 cache.
+  int sets_for(double bytes_per_set) const {
+    return std::clamp(static_cast<int>(std::ceil(2.0 * l2_bytes_ / bytes_per_set)) + 1, 2, 64);
+  }
+
+  // Times call(set) `repeats` times (sets rotating) after `warmup` calls.
+  Timing time(int sets, const std::function<void(int)>& call, int warmup = 3, int repeats = -1) {
+    if (repeats < 0) repeats = repeats_;
+    for (int i = 0; i < warmup; ++i) call(i % sets);
+    std::vector<cudaEvent_t> ev(2 * repeats);
+    for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventCreate(&e));
+    for (int r = 0; r < repeats; ++r) {
+      ROTOR_CUDA_CHECK(cudaEventRecord(ev[2 * r], stream()));
+      call(r % sets);
+      ROTOR_CUDA_CHECK(cudaEventRecord(ev[2 * r + 1], stream()));
+    }
+    ROTOR_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    std::vector<double> us(repeats);
+    for (int r = 0; r < repeats; ++r) {
+      float ms = 0;
+      ROTOR_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[2 * r], ev[2 * r + 1]));
+      us[r] = 1e3 * ms;
+    }
+    for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventDestroy(e));
+    std::sort(us.begin(), us.end());
+    return {us[us.size() / 2], us.front()};
+  }
+
+  void add(Result r, const Timing& t) {
+    r.median_us = t.median_us;
+    r.min_us = t.min_us;
+    print(r);
+    results.push_back(std::move(r));
+  }
+
+  double fraction(const Result& r) const {
+    const double s = r.median_us * 1e-6;
+    if (r.memory_bound) return copy_gbps > 0 ? r.bytes / s / 1e9 / copy_gbps : 0;
+    return sgemm_tflops > 0 ? r.flops / s / 1e12 / sgemm_tflops : 0;
+  }
+
+  void print(const Result& r) const {
+    const double s = r.median_us * 1e-6;
+    char rate[64];
+    if (r.memory_bound)
+      std::snprintf(rate, sizeof rate, "%8.1f GB/s ", r.bytes / s / 1e9);
+    else
+      std::snprintf(rate, sizeof rate, "%7.2f TFLOP/s", r.flops / s / 1e12);
+    std::printf("%-18s v%d  %-34s %10.1f us (min %9.1f)  %s  %5.1f%% of %s  rel.err %s %s\n", r.kernel.c_str(),
+                r.variant, r.label.c_str(), r.median_us, r.min_us, rate, 100 * fraction(r),
+                r.memory_bound ? "copy" : "sgemm", r.rel_err < 0 ? "-" : fmt_err(r.rel_err).c_str(), r.note.c_str());
+    std::fflush(stdout);
+  }
+
+  Json to_json() const {
+    const cudaDeviceProp& p = prop_;
+    Json j = Json::object();
+    j.set("device", std::string(p.name));
+    j.set("sm", std::to_string(p.major) + "." + std::to_string(p.minor));
+    j.set("l2_bytes", static_cast<int64_t>(l2_bytes_));
+    Json roof = Json::object();
+    roof.set("copy_gbps", copy_gbps);
+    roof.set("sgemm_tflops", sgemm_tflops);
+    j.set("roofline", roof);
+    Json list = Json::array();
+    for (const Result& r : results) {
+      Json e = Json::object();
+      e.set("kernel", r.kernel);
+      e.set("variant", r.variant);
+      e.set("label", r.label);
+      e.set("median_us", r.median_us);
+      e.set("min_us", r.min_us);
+      e.set("bytes", r.bytes);
+      e.set("flops", r.flops);
+      e.set("gbps", r.bytes / (r.median_us * 1e-6) / 1e9);
+      e.set("tflops", r.flops / (r.median_us * 1e-6) / 1e12);
+      e.set("bound", r.memory_bound ? "memory" : "compute");
+      e.set("roofline_fraction", fraction(r));
+      e.set("rel_err", r.rel_err);
+      if (r.images_per_s > 0) e.set("images_per_s", r.images_per_s);
+      if (!r.note.empty()) e.set("note", r.note);
+      list.push(e);
+    }
+    j.set("results", list);
+    return j;
+  }
+
+  static std::string fmt_err(double e) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1e", e);
+    return b;
+  }
+
+ private:
+  static ContextOptions cuda_options() {
+    ContextOptions o;
+    o.device = Device::cuda;
+    o.seed = 1;
+    return o;
+  }
+  Context ctx_;
+  int repeats_;
+  cudaDeviceProp prop_;
+  size_t l2_bytes_ = 0;
+};
+
+// ---- helpers ----------------------------------------------------------------
+
+std::vector<float> random_values(Rng& rng, size_t n, double lo = -1, double hi = 1) {
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(lo + (hi - lo) * rng.uniform());
+  return v;
+}
+
+Tensor device_tensor(Context& ctx, const std::vector<float>& v) {
+  return from_host(ctx, {static_cast<int64_t>(v.size())}, v);
+}
+
+// ||got - ref|| / ||ref||
+double rel_error(const std::vector<float>& got, const std::vector<float>& ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double d = static_cast<double>(got[i]) - ref[i];
+    num += d * d;
+    den += static_cast<double>(ref[i]) * ref[i];
+  }
+  if (std::isnan(num)) return INFINITY;
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+// Exits when a validation fails: timing a wrong kernel is worthless.
+void require_valid(const std::string& what, double err, double tol) {
+  if (err <= tol) return;
+  std::fprintf(stderr, "VALIDATION FAILED: %s: relative error %.3e > %.1e\n", what.c_str(), err, tol);
+  std::exit(1);
+}
+
+// ---- ceilings ---------------------------------------------------------------
+
+void run_copy(Bench& b) {
+  const size_t n = size_t(128) << 20;  // 128 Mi floats = 512 MiB per buffer
+  Tensor src = Tensor::empty(b.ctx(), {static_cast<int64_t>(n)}), dst = Tensor::empty(b.ctx(), {static_cast<int64_t>(n)});
+  fill(b.ctx(), src, 1.5f);
+  const Timing t = b.time(1, [&](int) {
+    ROTOR_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), n * 4, cudaMemcpyDeviceToDevice, b.stream()));
+  });
+  Result r = make_result("copy", 0, "512 MiB device-to-device");
+  r.bytes = 2.0 * n * 4;
+  b.copy_gbps = r.bytes / (t.median_us * 1e-6) / 1e9;
+  float probe = 0;
+  copy_bytes(b.ctx(), &probe, Device::cpu, static_cast<float*>(dst.raw()) + n - 1, Device::cuda, 4);
+  r.rel_err = std::fabs(probe - 1.5f);
+  require_valid("copy", r.rel_err, 0);
+  b.add(r, t);
+}
+
+void run_sgemm(Bench& b) {
+  cublasHandle_t h = b.ctx().cuda().cublas;
+  const float one = 1.0f, zero = 0.0f;
+  {  // validate cuBLAS FP32 on a small product against the CPU GEMM
+    const int m = 256, n = 192, k = 320;
+    Rng rng(5);
+    const auto a = random_values(rng, size_t(m) * k), bm = random_values(rng, size_t(k) * n);
+    std::vector<float> ref(size_t(m) * n);
+    cpu::gemm<float>(b.ctx(), false, false, m, n, k, 1.0f, a.data(), k, bm.data(), n, 0.0f, ref.data(), n);
+    Tensor da = device_tensor(b.ctx(), a), db = device_tensor(b.ctx(), bm), dc = Tensor::empty(b.ctx(), {m * n});
+    // row-major C = A B  <=>  column-major C^T = B^T A^T
+    ROTOR_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, db.f32(), n, da.f32(), k, &zero,
+                                   dc.f32(), n));
+    require_valid("sgemm 256x192x320", rel_error(host_values(b.ctx(), dc), ref), 1e-5);
+  }
+  const int n = 8192;
+  Rng rng(6);
+  Tensor a = device_tensor(b.ctx(), random_values(rng, size_t(n) * n)), bm = device_tensor(b.ctx(), random_values(rng, size_t(n) * n)),
+         c = Tensor::empty(b.ctx(), {int64_t(n) * n});
+  const Timing t = b.time(
+      1,
+      [&](int) {
+        ROTOR_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a.f32(), n, bm.f32(), n, &zero,
+                                       c.f32(), n));
+      },
+      2, 10);
+  Result r = make_result("sgemm", 0, "cuBLAS 8192^3 FP32");
+  r.flops = 2.0 * n * double(n) * n;
+  r.memory_bound = false;
+  b.sgemm_tflops = r.flops / (t.median_us * 1e-6) / 1e12;
+  b.add(r, t);
+}
+
+// ---- bn_rrelu / batch_norm ----------------------------------------------------
+
+// Forward (train) + backward of batch norm, fused with the activation or not.
+void run_bn(Bench& b, bool act, int variant) {
+  const ChannelShape s{128, 16, 1024};
+  const size_t n = s.numel(), c = s.c;
+  Context& ctx = b.ctx();
+  Rng rng(7);
+  auto x = random_values(rng, n, -2, 2);
+  const auto gamma = random_values(rng, c, 0.5, 1.5), beta = random_values(rng, c, -0.5, 0.5),
+             slope = random_values(rng, c, 0.5, 1.5), dy = random_values(rng, n);
+
+  // CPU reference; x is first moved off the activation's kink, where float
+  // and double may decide differently (see tests/gpu/test_gpu_channel_ops.cpp).
+  std::vector<float> y(n), rm(c, 0.0f), rv(c, 1.0f), mean(c), invstd(c);
+  auto cpu_forward = [&] {
+    std::fill(rm.begin(), rm.end(), 0.0f);
+    std::fill(rv.begin(), rv.end(), 1.0f);
+    if (act)
+      cpu::bn_rrelu_forward_train<float>(ctx, s, x.data(), gamma.data(), beta.data(), slope.data(), rm.data(),
+                                         rv.data(), 0.1, 1e-5, y.data(), mean.data(), invstd.data());
+    else
+      cpu::batch_norm_forward_train<float>(ctx, s, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), 0.1,
+                                           1e-5, y.data(), mean.data(), invstd.data());
+  };
+  cpu_forward();
+  if (act) {
+    for (size_t i = 0; i < n; ++i) {
+      const size_t ch = (i / s.hw) % c;
+      const double a = double(gamma[ch]) * invstd[ch], z = a * (x[i] - mean[ch]) + beta[ch];
+      if (std::fabs(z) < 1e-3) x[i] = static_cast<float>(mean[ch] + ((z < 0 ? -2e-3 : 2e-3) - beta[ch]) / a);
+    }
+    cpu_forward();
+  }
+  std::vector<float> dx(n), dg(c, 0.0f), db(c, 0.0f), ds(c, 0.0f);
+  if (act)
+    cpu::bn_rrelu_backward<float>(ctx, s, x.data(), dy.data(), gamma.data(), beta.data(), slope.data(), mean.data(),
+                                  invstd.data(), dx.data(), GradMode::assign, dg.data(), db.data(), ds.data());
+  else
+    cpu::batch_norm_backward<float>(ctx, s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx.data(),
+                                    GradMode::assign, dg.data(), db.data());
+
+  // Device buffers, rotated: x, dy, y, dx (and z for the unfused variant).
+  const double set_bytes = 4.0 * n * (variant == 1 ? 5 : 4);
+  const int sets = b.sets_for(set_bytes);
+  struct Set {
+    Tensor x, dy, y, dx, z, dz;
+  };
+  std::vector<Set> bufs;
+  for (int i = 0; i < sets; ++i) {
+    Set st{device_tensor(ctx, x), device_tensor(ctx, dy), Tensor::empty(ctx, {int64_t(n)}),
+           Tensor::empty(ctx, {int64_t(n)}), {}, {}};
+    if (variant == 1) {
+      st.z = Tensor::empty(ctx, {int64_t(n)});
+      st.dz = Tensor::empty(ctx, {int64_t(n)});
+    }
+    bufs.push_back(std::move(st));
+  }
+  Tensor dgamma = device_tensor(ctx, gamma), dbeta = device_tensor(ctx, beta), dslope = device_tensor(ctx, slope),
+         drm = Tensor::empty(ctx, {int64_t(c)}), drv = Tensor::empty(ctx, {int64_t(c)}),
+         dmean = Tensor::empty(ctx, {int64_t(c)}), dinv = Tensor::empty(ctx, {int64_t(c)}),
+         gg = Tensor::empty(ctx, {int64_t(c)}), gb = Tensor::empty(ctx, {int64_t(c)}), gs = Tensor::empty(ctx, {int64_t(c)});
+  auto reset = [&] {
+    fill(ctx, drm, 0.0f);
+    fill(ctx, drv, 1.0f);
+    fill(ctx, gg, 0.0f);
+    fill(ctx, gb, 0.0f);
+    fill(ctx, gs, 0.0f);
+  };
+  auto call = [&](int i) {
+    Set& st = bufs[i];
+    if (variant == 1) {  // unfused: z = BN(x), y = rrelu(z); dz = rrelu'(dy), dx = BN'(dz)
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), dgamma.f32(), dbeta.f32(), drm.f32(), drv.f32(), 0.1, 1e-5,
+                                     st.z.f32(), dmean.f32(), dinv.f32());
+      cuda::rrelu_forward(ctx, s, st.z.f32(), dslope.f32(), st.y.f32());
+      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), dslope.f32(), st.dz.f32(), GradMode::assign, gs.f32());
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dz.f32(), dgamma.f32(), dmean.f32(), dinv.f32(), st.dx.f32(),
+                                GradMode::assign, gg.f32(), gb.f32());
+    } else if (act) {
+      cuda::bn_rrelu_forward_train(ctx, s, st.x.f32(), dgamma.f32(), dbeta.f32(), dslope.f32(), drm.f32(), drv.f32(),
+                                   0.1, 1e-5, st.y.f32(), dmean.f32(), dinv.f32());
+      cuda::bn_rrelu_backward(ctx, s, st.x.f32(), st.dy.f32(), dgamma.f32(), dbeta.f32(), dslope.f32(), dmean.f32(),
+                              dinv.f32(), st.dx.f32(), GradMode::assign, gg.f32(), gb.f32(), gs.f32());
+    } else {
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), dgamma.f32(), dbeta.f32(), drm.f32(), drv.f32(), 0.1, 1e-5,
+                                     st.y.f32(), dmean.f32(), dinv.f32());
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dy.f32(), dgamma.f32(), dmean.f32(), dinv.f32(), st.dx.f32(),
+                                GradMode::assign, gg.f32(), gb.f32());
+    }
+  };
+
+  // Validate one call against the CPU.
+  reset();
+  call(0);
+  double err = rel_error(host_values(ctx, bufs[0].y), y);
+  err = std::max(err, rel_error(host_values(ctx, bufs[0].dx), dx));
+  err = std::max(err, rel_error(host_values(ctx, dmean), mean));
+  err = std::max(err, rel_error(host_values(ctx, dinv), invstd));
+  err = std::max(err, rel_error(host_values(ctx, drv), rv));
+  err = std::max(err, rel_error(host_values(ctx, gg), dg));
+  err = std::max(err, rel_error(host_values(ctx, gb), db));
+  if (act) err = std::max(err, rel_error(host_values(ctx, gs), ds));
+  const std::string name = act ? "bn_rrelu" : "batch_norm";
+  require_valid(name, err, 1e-4);
+
+  Result r = make_result(name, variant, "fwd+bwd 128x16x32x32");
+  r.bytes = 5.0 * n * 4;  // fwd reads x, writes y; bwd reads x, dy, writes dx
+  r.rel_err = err;
+  if (variant == 2) {
+    // One graph per buffer set, each the whole fused fwd + bwd.
+    std::vector<cudaGraphExec_t> graphs;
+    for (int i = 0; i < sets; ++i) {
+      cudaGraph_t g;
+      ROTOR_CUDA_CHECK(cudaStreamBeginCapture(b.stream(), cudaStreamCaptureModeThreadLocal));
+      call(i);
+      ROTOR_CUDA_CHECK(cudaStreamEndCapture(b.stream(), &g));
+      cudaGraphExec_t e;
+      ROTOR_CUDA_CHECK(cudaGraphInstantiate(&e, g, 0));
+      ROTOR_CUDA_CHECK(cudaGraphDestroy(g));
+      graphs.push_back(e);
+    }
+    r.label += " (CUDA graph)";
+    b.add(r, b.time(sets, [&](int i) { ROTOR_CUDA_CHECK(cudaGraphLaunch(graphs[i], b.stream())); }));
+    for (auto e : graphs) ROTOR_CUDA_CHECK(cudaGraphExecDestroy(e));
+    return;
+  }
+  if (variant == 1) r.label += " (unfused)";
+  b.add(r, b.time(sets, call));
+}
+
+// ---- conv2d --------------------------------------------------------------------
+
+enum class ConvDir { fwd, bwd_data, bwd_weight };
+
+void run_conv(Bench& b, ConvDir dir, int variant) {
+  Context& ctx = b.ctx();
+  const char* names[] = {"conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weight"};
+  const std::string name = names[static_cast<int>(dir)];
+  if (variant == 1 && dir != ConvDir::fwd) {
+    std::printf("%s: no variant 1 (im2col + cuBLAS exists for conv2d_fwd only)\n", name.c_str());
+    return;
+  }
+  // ResNet-20's three stages at batch 128 (3x3, stride 1, padding 1).
+  const ConvShape shapes[] = {{128, 16, 32, 32, 16, 3, 3, 1, 1}, {128, 32, 16, 16, 32, 3, 3, 1, 1},
+                              {128, 64, 8, 8, 64, 3, 3, 1, 1}};
+  for (const ConvShape& s : shapes) {
+    Rng rng(8 + s.c_in);
+    const size_t nx = s.x_numel(), nw = s.w_numel(), ny = s.y_numel();
+    const auto x = random_values(rng, nx), w = random_values(rng, nw), dy = random_values(rng, ny);
+    std::vector<float> ref;
+    if (dir == ConvDir::fwd) {
+      ref.resize(ny);
+      cpu::conv2d_forward<float>(ctx, s, x.data(), w.data(), ref.data());
+    } else if (dir == ConvDir::bwd_data) {
+      ref.resize(nx);
+      cpu::conv2d_backward_data<float>(ctx, s, dy.data(), w.data(), ref.data(), GradMode::assign);
+    } else {
+      ref.assign(nw, 0.0f);
+      cpu::conv2d_backward_weight<float>(ctx, s, x.data(), dy.data(), ref.data());
+    }
+    const double in_bytes = 4.0 * (dir == ConvDir::fwd ? nx + nw : dir == ConvDir::bwd_data ? ny + nw : nx + ny);
+    const double out_bytes = 4.0 * ref.size();
+    const int sets = b.sets_for(in_bytes + out_bytes);
+    struct Set {
+      Tensor a, out;
+    };
+    std::vector<Set> bufs;
+    for (int i = 0; i < sets; ++i)
+      bufs.push_back({device_tensor(ctx, dir == ConvDir::bwd_data ? dy : x), Tensor::empty(ctx, {int64_t(ref.size())})});
+    Tensor dw = device_tensor(ctx, w), ddy = device_tensor(ctx, dy);
+    const int64_t k = s.c_in * s.kh * s.kw, hw_out = s.h_out() * s.w_out();
+    Tensor col;
+    if (variant == 1) col = Tensor::empty(ctx, {s.n * k * hw_out});
+    auto call = [&](int i) {
+      Set& st = bufs[i];
+      switch (dir) {
+        case ConvDir::fwd:
+          if (variant == 1) {
+            // y_i (C_out, HoWo) = w (C_out, K) col_i (K, HoWo), column-major: y_i^T = col_i^T w^T.
+            im2col(b.stream(), s, st.a.f32(), col.f32());
+            const float one = 1.0f, zero = 0.0f;
+            ROTOR_CUBLAS_CHECK(cublasSgemmStridedBatched(
+                ctx.cuda().cublas, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(hw_out), static_cast<int>(s.c_out),
+                static_cast<int>(k), &one, col.f32(), static_cast<int>(hw_out), k * hw_out, dw.f32(),
+                static_cast<int>(k), 0, &zero, st.out.f32(), static_cast<int>(hw_out), s.c_out * hw_out,
+                static_cast<int>(s.n)));
+          } else {
+            cuda::conv2d_forward(ctx, s, st.a.f32(), dw.f32(), st.out.f32());
+          }
+          break;
+        case ConvDir::bwd_data: cuda::conv2d_backward_data(ctx, s, st.a.f32(), dw.f32(), st.out.f32(), GradMode::assign); break;
+        case ConvDir::bwd_weight: cuda::conv2d_backward_weight(ctx, s, st.a.f32(), ddy.f32(), st.out.f32()); break;
+      }
+    };
+    if (dir == ConvDir::bwd_weight) fill(ctx, bufs[0].out, 0.0f);  // dw accumulates
+    call(0);
+    const double err = rel_error(host_values(ctx, bufs[0].out), ref);
+    char label[96];
+    std::snprintf(label, sizeof label, "%lldx%lldx%lldx%lld k3 -> %lld%s", (long long)s.n, (long long)s.c_in,
+                  (long long)s.h, (long long)s.w, (long long)s.c_out, variant == 1 ? " im2col+cuBLAS" : "");
+    require_valid(name + " " + label, err, 1e-4);
+    Result r = make_result(name, variant, label);
+    r.flops = 2.0 * s.n * s.c_out * hw_out * k;
+    r.bytes = in_bytes + out_bytes;
+    r.memory_bound = false;
+    r.rel_err = err;
+    b.add(r, b.time(sets, call));
+  }
+}
+
+// ---- softmax cross-entropy --------------------------------------------------------
+
+void run_softmax_ce(Bench& b) {
+  Context& ctx = b.ctx();
+  const int64_t n = 128, k = 10;
+  Rng rng(9);
+  const auto logits = random_values(rng, n * k, -4, 4);
+  std::vector<int32_t> labels(n);
+  for (auto& l : labels) l = static_cast<int32_t>(rng.below(k));
+  std::vector<float> loss(1), dl(n * k);
+  const std::vector<float> one = {1.0f};
+  cpu::softmax_cross_entropy_forward<float>(ctx, n, k, logits.data(), labels.data(), loss.data());
+  cpu::softmax_cross_entropy_backward<float>(ctx, n, k, logits.data(), labels.data(), one.data(), dl.data(),
+                                             GradMode::assign);
+  Tensor dlog = device_tensor(ctx, logits), dloss = Tensor::empty(ctx, {1}), dgrad = Tensor::empty(ctx, {n * k}),
+         done = device_tensor(ctx, one), dlab = Tensor::empty(ctx, {n}, DType::i32),
+         correct = Tensor::empty(ctx, {1}, DType::i64);
+  copy_bytes(ctx, dlab.raw(), Device::cuda, labels.data(), Device::cpu, n * 4);
+  auto call = [&](int) {
+    cuda::softmax_cross_entropy_forward(ctx, n, k, dlog.f32(), dlab.data<int32_t>(), dloss.f32());
+    cuda::softmax_cross_entropy_backward(ctx, n, k, dlog.f32(), dlab.data<int32_t>(), done.f32(), dgrad.f32(),
+                                         GradMode::assign);
+    cuda::count_correct(ctx, n, k, dlog.f32(), dlab.data<int32_t>(), correct.data<int64_t>());
+  };
+  call(0);
+  const double err = std::max(rel_error(host_values(ctx, dloss), loss), rel_error(host_values(ctx, dgrad), dl));
+  require_valid("softmax_ce", err, 1e-5);
+  Result r = make_result("softmax_ce", 0, "fwd+bwd+count 128x10");
+  r.bytes = 3.0 * n * k * 4;
+  r.rel_err = err;
+  r.note = "(launch-bound at this size)";
+  b.add(r, b.time(1, call));
+}
+
+// ---- a whole training step ----------------------------------------------------------
+
+struct TrainRun {
+  std::unique_ptr<Context> ctx;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Optimizer> opt;
+  Tensor x, labels;
+
+  TrainRun(Device device, int64_t batch) {
+    ContextOptions o;
+    o.device = device;
+    o.seed = 3;
+    ctx = std::make_unique<Context>(o);
+    ModelSpec spec;
+    spec.arch = "resnet20";
+    spec.act = Activation::rrelu;
+    spec.in_channels = 3;
+    spec.height = spec.width = 32;
+    spec.classes = 10;
+    model = build_model(*ctx, spec);
+    for (auto& [name, p] : model->named_slopes()) init_slopes_type1(*ctx, p->value());
+    OptimizerConfig config;
+    config.momentum = 0.9;
+    for (auto& g : config.groups) g.weight_decay = 5e-4;
+    opt = std::make_unique<Optimizer>(*ctx, model->named_parameters(), config);
+    Rng rng(4);
+    x = from_host(*ctx, {batch, 3, 32, 32}, random_values(rng, size_t(batch) * 3 * 32 * 32, -2, 2));
+    Tensor host = Tensor::host({batch}, DType::i32);
+    for (int64_t i = 0; i < batch; ++i) host.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
+    labels = to_device(*ctx, host, device);
+  }
+  // One step; returns the loss tensor (not read: no synchronisation).
+  Tensor step(int64_t index) {
+    Graph g(*ctx, true, hash_u64(9, static_cast<uint64_t>(index)));
+    Var logits = model->forward(g, make_var(x));
+    Var loss = softmax_cross_entropy(g, logits, labels);
+    g.backward(loss);
+    opt->step(0.1);
+    return loss->value;
+  }
+};
+
+void run_train_step(Bench& b, int variant) {
+  const int64_t batch = 128;
+  TrainRun gpu(Device::cuda, batch);
+  // Validate the first two steps' losses against the CPU engine.
+  double err = 0;
+  {
+    TrainRun cpu(Device::cpu, batch);
+    for (int i = 0; i < 2; ++i) {
+      const float lc = host_values(*cpu.ctx, cpu.step(i))[0], lg = host_values(*gpu.ctx, gpu.step(i))[0];
+      err = std::max(err, std::fabs(double(lg) - lc) / std::fabs(double(lc)));
+      std::printf("train_step validation: step %d loss cpu %.6f gpu %.6f\n", i, lc, lg);
+    }
+  }
+  require_valid("train_step losses", err, 1e-3);
+  Result r = make_result("train_step", variant, "ResNet-20 RReLU, batch 128, SGD");
+  r.flops = 3.0 * 81.19e6 * batch;  // forward + two backward products per conv, as counted in DESIGN.md
+  r.memory_bound = false;
+  r.rel_err = err;
+  int64_t index = 2;
+  if (variant == 1) {
+    // Capture one step (after warm-up, so the allocator and the workspace
+    // hand out cached memory and nothing is allocated while capturing).
+    for (int i = 0; i < 3; ++i) gpu.step(index++);
+    gpu.ctx->synchronize();
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    std::string failure;
+    // Relaxed: a cudaMalloc during capture (an allocator cache miss) is
+    // allowed; the capture still fails on any synchronisation.
+    ROTOR_CUDA_CHECK(cudaStreamBeginCapture(gpu.ctx->cuda().stream, cudaStreamCaptureModeRelaxed));
+    try {
+      gpu.step(index++);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    const cudaError_t end = cudaStreamEndCapture(gpu.ctx->cuda().stream, &graph);
+    if (failure.empty() && end != cudaSuccess) failure = cudaGetErrorString(end);
+    if (failure.empty() && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess) failure = "instantiate failed";
+    if (!failure.empty()) {
+      (void)cudaGetLastError();
+      std::printf("train_step v1: the step could not be captured as a CUDA graph: %s\n", failure.c_str());
+      r.note = "capture failed: " + failure;
+      r.median_us = r.min_us = 0;
+      b.results.push_back(r);
+      if (graph) cudaGraphDestroy(graph);
+      return;
+    }
+    cudaStream_t st = gpu.ctx->cuda().stream;
+    std::vector<cudaEvent_t> ev(2 * b.repeats());
+    for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventCreate(&e));
+    for (int i = 0; i < 3; ++i) ROTOR_CUDA_CHECK(cudaGraphLaunch(exec, st));
+    for (int i = 0; i < b.repeats(); ++i) {
+      ROTOR_CUDA_CHECK(cudaEventRecord(ev[2 * i], st));
+      ROTOR_CUDA_CHECK(cudaGraphLaunch(exec, st));
+      ROTOR_CUDA_CHECK(cudaEventRecord(ev[2 * i + 1], st));
+    }
+    ROTOR_CUDA_CHECK(cudaStreamSynchronize(st));
+    std::vector<double> us;
+    for (int i = 0; i < b.repeats(); ++i) {
+      float ms = 0;
+      ROTOR_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[2 * i], ev[2 * i + 1]));
+      us.push_back(1e3 * ms);
+    }
+    for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventDestroy(e));
+    std::sort(us.begin(), us.end());
+    r.label += " (CUDA graph)";
+    r.images_per_s = batch / (us[us.size() / 2] * 1e-6);
+    char note[64];
+    std::snprintf(note, sizeof note, "(%.2f ms/step, %.0f img/s)", us[us.size() / 2] * 1e-3, r.images_per_s);
+    r.note = note;
+    ROTOR_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    ROTOR_CUDA_CHECK(cudaGraphDestroy(graph));
+    b.add(r, Timing{us[us.size() / 2], us.front()});
+    return;
+  }
+  // The engine's own stream: time each step between events on it.
+  cudaStream_t st = gpu.ctx->cuda().stream;
+  for (int i = 0; i < 3; ++i) gpu.step(index++);
+  std::vector<cudaEvent_t> ev(b.repeats() + 1);
+  for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventCreate(&e));
+  ROTOR_CUDA_CHECK(cudaEventRecord(ev[0], st));
+  for (int i = 0; i < b.repeats(); ++i) {
+    gpu.step(index++);
+    ROTOR_CUDA_CHECK(cudaEventRecord(ev[i + 1], st));
+  }
+  ROTOR_CUDA_CHECK(cudaStreamSynchronize(st));
+  std::vector<double> us;
+  for (int i = 0; i < b.repeats(); ++i) {
+    float ms = 0;
+    ROTOR_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
+    us.push_back(1e3 * ms);
+  }
+  for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventDestroy(e));
+  std::sort(us.begin(), us.end());
+  r.images_per_s = batch / (us[us.size() / 2] * 1e-6);
+  char note[64];
+  std::snprintf(note, sizeof note, "(%.2f ms/step, %.0f img/s)", us[us.size() / 2] * 1e-3, r.images_per_s);
+  r.note = note;
+  b.add(r, Timing{us[us.size() / 2], us.front()});
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: bench_cuda <kernel> [variant] [--json FILE] [--repeats N]\n"
+               "kernels: copy sgemm bn_rrelu batch_norm conv2d_fwd conv2d_bwd_data conv2d_bwd_weight softmax_ce "
+               "train_step all\n");
+  return 2;
+}
+
+}  // namespace
+}  // namespace rotor::bench
+
+int main(int argc, char** argv) {
+  using namespace rotor::bench;
+  std::string kernel, json_path;
+  int variant = -1, repeats = 30;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--json" && i + 1 < argc) {
+      json_path = argv[++i];
+    } else if (a == "--repeats" && i + 1 < argc) {
+      repeats = std::atoi(argv[++i]);
+    } else if (kernel.empty()) {
+      kernel = a;
+    } else if (variant < 0 && !a.empty() && std::isdigit(static_cast<unsigned char>(a[0]))) {
+      variant = std::atoi(a.c_str());
+    } else {
+      return usage();
+    }
+  }
+  const bool known = kernel == "all" || kernel == "copy" || kernel == "sgemm" || kernel == "bn_rrelu" ||
+                     kernel == "batch_norm" || kernel == "conv2d_fwd" || kernel == "conv2d_bwd_data" ||
+                     kernel == "conv2d_bwd_weight" || kernel == "softmax_ce" || kernel == "train_step";
+  if (!known) return usage();
+  if (rotor::cuda_device_count() == 0) {
+    std::fprintf(stderr, "bench_cuda: no usable CUDA GPU on this machine\n");
+    return 77;
+  }
+  try {
+    Bench b(repeats);
+    const int v = std::max(variant, 0);
+    // The ceilings first: every fraction below is of numbers from this run.
+    run_copy(b);
+    run_sgemm(b);
+    const bool all = kernel == "all";
+    if (all || kernel == "bn_rrelu") {
+      if (all) {
+        for (int k : {0, 1, 2}) run_bn(b, true, k);
+      } else {
+        run_bn(b, true, v);
+      }
+    }
+    if (all || kernel == "batch_norm") run_bn(b, false, 0);
+    if (all || kernel == "conv2d_fwd") {
+      run_conv(b, ConvDir::fwd, v);
+      if (all) run_conv(b, ConvDir::fwd, 1);
+    }
+    if (all || kernel == "conv2d_bwd_data") run_conv(b, ConvDir::bwd_data, v);
+    if (all || kernel == "conv2d_bwd_weight") run_conv(b, ConvDir::bwd_weight, v);
+    if (all || kernel == "softmax_ce") run_softmax_ce(b);
+    if (all || kernel == "train_step") {
+      run_train_step(b, v);
+      if (all) run_train_step(b, 1);
+    }
+    if (!json_path.empty()) {
+      std::ofstream out(json_path);
+      out << b.to_json().dump(2) << "\n";
+      if (!out) {
+        std::fprintf(stderr, "bench_cuda: cannot write %s\n", json_path.c_str());
+        return 1;
+      }
+      std::printf("wrote %s\n", json_path.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_cuda: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,137 @@
+// CUDA optimizer updates (kernels/optimizer.h): SGD (momentum, Nesterov)
+// and Adam over a whole parameter group in one launch.
+//
+// The group's tensors travel BY VALUE in the kernel parameters (up to
+// max_slots per launch; a larger group takes a few launches), each with the
+// index of its first block, so no pointer table is copied to the device and
+// the launch can be captured in a graph. Block b finds its tensor by binary
+// search over those indices and updates a run of 1024 elements.
+//
+// Design decision: the arithmetic is the CPU's, operation by operation in
+// the same order, with the _rn intrinsics so nvcc fuses nothing into FMAs;
+// sqrt and division are IEEE on both sides. CPU and GPU updates therefore
+// agree bit for bit on the same inputs.
+#include <cmath>
+
+#include "kernels/cuda/cuda_common.cuh"
+#include "kernels/optimizer.h"
+
+namespace rotor::cuda {
+namespace {
+
+using namespace detail;
+
+constexpr int max_slots = 64;  // 64 * 40 bytes: well inside the 4 KB of kernel parameters
+constexpr uint32_t block_elems = block_threads * 4;
+
+struct Slot {
+  float* param;
+  const float* grad;
+  float* state1;
+  float* state2;
+  uint32_t n;
+  uint32_t first_block;
+};
+
+struct SlotBatch {
+  Slot slot[max_slots];
+  int count;
+};
+
+// The slot whose blocks include block b: the last one with first_block <= b
+// (empty tensors own no blocks and are skipped).
+__device__ __forceinline__ int find_slot(const SlotBatch& batch, uint32_t b) {
+  int lo = 0, hi = batch.count - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (batch.slot[mid].first_block <= b) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+struct SgdArgs {
+  float lr, momentum, weight_decay;
+  bool use_momentum, nesterov, first_step;
+};
+
+__global__ void __launch_bounds__(block_threads) sgd_kernel(const SlotBatch batch, const SgdArgs h) {
+  const Slot s = batch.slot[find_slot(batch, blockIdx.x)];
+  const uint32_t begin = (blockIdx.x - s.first_block) * block_elems, end = min(begin + block_elems, s.n);
+  for (uint32_t i = begin + threadIdx.x; i < end; i += block_threads) {
+    const float p = s.param[i];
+    float g = __fadd_rn(s.grad[i], __fmul_rn(h.weight_decay, p));
+    if (h.use_momentum) {
+      const float buf = h.first_step ? g : __fadd_rn(__fmul_rn(h.momentum, s.state1[i]), g);
+      s.state1[i] = buf;
+      g = h.nesterov ? __fadd_rn(g, __fmul_rn(h.momentum, buf)) : buf;
+    }
+    s.param[i] = __fsub_rn(p, __fmul_rn(h.lr, g));
+  }
+}
+
+struct AdamArgs {
+  float beta1, beta2, one_minus_beta1, one_minus_beta2, weight_decay, step_size, root_c2, eps;
+};
+
+__global__ void __launch_bounds__(block_threads) adam_kernel(const SlotBatch batch, const AdamArgs h) {
+  const Slot s = batch.slot[find_slot(batch, blockIdx.x)];
+  const uint32_t begin = (blockIdx.x - s.first_block) * block_elems, end = min(begin + block_elems, s.n);
+  for (uint32_t i = begin + threadIdx.x; i < end; i += block_threads) {
+    const float p = s.param[i];
+    const float g = __fadd_rn(s.grad[i], __fmul_rn(h.weight_decay, p));
+    const float m = __fadd_rn(__fmul_rn(h.beta1, s.state1[i]), __fmul_rn(h.one_minus_beta1, g));
+    const float v = __fadd_rn(__fmul_rn(h.beta2, s.state2[i]), __fmul_rn(__fmul_rn(h.one_minus_beta2, g), g));
+    s.state1[i] = m;
+    s.state2[i] = v;
+    const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(v), h.root_c2), h.eps);
+    s.param[i] = __fsub_rn(p, __fdiv_rn(__fmul_rn(h.step_size, m), denom));
+  }
+}
+
+// Calls launch(batch, blocks) for each run of up to max_slots tensors.
+template <class Launch>
+void for_each_batch(const ParamSlot<float>* slots, int count, const char* op, const Launch& launch) {
+  for (int first = 0; first < count; first += max_slots) {
+    SlotBatch batch{};
+    uint32_t blocks = 0;
+    batch.count = std::min(max_slots, count - first);
+    for (int t = 0; t < batch.count; ++t) {
+      const ParamSlot<float>& p = slots[first + t];
+      ROTOR_CUDA_REQUIRE(p.n >= 0 && p.n <= max_index, op, "a parameter has 2^31 or more elements");
+      batch.slot[t] = Slot{p.param, p.grad, p.state1, p.state2, static_cast<uint32_t>(p.n), blocks};
+      blocks += static_cast<uint32_t>((p.n + block_elems - 1) / block_elems);
+    }
+    if (blocks > 0) launch(batch, blocks);
+  }
+}
+
+}  // namespace
+
+void sgd_update(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h) {
+  // The CPU's float constants (kernels/cpu/optimizer.cpp).
+  const SgdArgs args{static_cast<float>(h.lr), static_cast<float>(h.momentum), static_cast<float>(h.weight_decay),
+                     h.momentum != 0, h.nesterov, h.first_step};
+  for_each_batch(slots, count, "sgd_update", [&](const SlotBatch& batch, uint32_t blocks) {
+    sgd_kernel<<<blocks, block_threads, 0, stream_of(ctx)>>>(batch, args);
+    ROTOR_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void adam_update(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h) {
+  const float b1 = static_cast<float>(h.beta1), b2 = static_cast<float>(h.beta2);
+  const AdamArgs args{b1,
+                      b2,
+                      1 - b1,
+                      1 - b2,
+                      static_cast<float>(h.weight_decay),
+                      static_cast<float>(h.lr / (1 - std::pow(h.beta1, static_cast<double>(h.step)))),
+                      static_cast<float>(std::sqrt(1 - std::pow(h.beta2, static_cast<double>(h.step)))),
+                      static_cast<float>(h.eps)};
+  for_each_batch(slots, count, "adam_update", [&](const SlotBatch& batch, uint32_t blocks) {
+    adam_kernel<<<blocks, block_threads, 0, stream_of(ctx)>>>(batch, args);
+    ROTOR_CUDA_CHECK_LAUNCH();
+  });
+}
+
+}  // namespace rotor::cuda

@@ -1,0 +1,145 @@
+// CUDA softmax cross-entropy and accuracy counting (kernels/softmax_ce.h).
+//
+// One warp per row of logits (max, sum of exponentials, the label's term).
+// The forward writes per-row losses to the workspace, then a single block
+// adds them in a fixed order (double) and writes the mean to loss[0] on the
+// device: deterministic, no float atomics, no host synchronisation. The
+// backward reads dloss from device memory. count_correct adds to a device
+// int64 (integer atomics: exact, so the order does not matter).
+#include <cfloat>
+
+#include "kernels/cuda/cuda_common.cuh"
+#include "kernels/softmax_ce.h"
+
+namespace rotor::cuda {
+namespace {
+
+using namespace detail;
+
+struct RowSoftmax {
+  float max, sum;  // max of the row and sum of exp(v - max)
+};
+
+// Called by all 32 lanes of a warp for one row; every lane gets the result.
+__device__ __forceinline__ RowSoftmax row_softmax(const float* __restrict__ row, uint32_t k) {
+  const uint32_t lane = threadIdx.x & 31;
+  float mx = -FLT_MAX;
+  for (uint32_t j = lane; j < k; j += 32) mx = fmaxf(mx, row[j]);
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) mx = fmaxf(mx, __shfl_xor_sync(full_mask, mx, offset));
+  float sum = 0.0f;
+  for (uint32_t j = lane; j < k; j += 32) sum += expf(row[j] - mx);
+  return {mx, warp_sum(sum)};
+}
+
+__global__ void __launch_bounds__(block_threads)
+    softmax_ce_rows(const float* __restrict__ logits, const int32_t* __restrict__ labels, uint32_t n, uint32_t k,
+                    float* __restrict__ row_loss) {
+  const uint32_t row = blockIdx.x * warps_per_block + (threadIdx.x >> 5);
+  if (row >= n) return;  // whole warps leave together
+  const float* p = logits + row * k;
+  const RowSoftmax s = row_softmax(p, k);
+  if ((threadIdx.x & 31) == 0) row_loss[row] = logf(s.sum) + s.max - p[labels[row]];
+}
+
+__global__ void __launch_bounds__(block_threads)
+    softmax_ce_mean(const float* __restrict__ row_loss, uint32_t n, float* __restrict__ loss) {
+  __shared__ double smem[warps_per_block];
+  double total[1] = {0.0};
+  for (uint32_t i = threadIdx.x; i < n; i += block_threads) total[0] += row_loss[i];
+  block_sum<1>(total, smem);
+  if (threadIdx.x == 0) loss[0] = static_cast<float>(total[0] / n);
+}
+
+__global__ void __launch_bounds__(block_threads)
+    softmax_ce_backward_kernel(const float* __restrict__ logits, const int32_t* __restrict__ labels, uint32_t n,
+                               uint32_t k, const float* __restrict__ dloss, float* __restrict__ dlogits,
+                               bool accumulate) {
+  const uint32_t row = blockIdx.x * warps_per_block + (threadIdx.x >> 5);
+  if (row >= n) return;
+  const float* p = logits + row * k;
+  float* out = dlogits + row * k;
+  const RowSoftmax s = row_softmax(p, k);
+  const double scale = static_cast<double>(dloss[0]) / n;
+  const uint32_t label = static_cast<uint32_t>(labels[row]);
+  for (uint32_t j = threadIdx.x & 31; j < k; j += 32) {
+    const float prob = expf(p[j] - s.max) / s.sum;
+    const float g = static_cast<float>(scale * (static_cast<double>(prob) - (j == label ? 1.0 : 0.0)));
+    out[j] = accumulate ? __fadd_rn(out[j], g) : g;
+  }
+}
+
+__global__ void __launch_bounds__(block_threads)
+    count_correct_kernel(const float* __restrict__ logits, const int32_t* __restrict__ labels, uint32_t n,
+                         uint32_t k, unsigned long long* __restrict__ correct) {
+  __shared__ unsigned smem[warps_per_block];
+  const uint32_t row = blockIdx.x * warps_per_block + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  unsigned hit = 0;
+  if (row < n) {  // warp-uniform
+    const float* p = logits + row * k;
+    // The first maximum, as std::max_element: strictly greater wins within
+    // a lane, and ties between lanes go to the lower index.
+    float best = 0.0f;
+    uint32_t best_j = UINT32_MAX;
+    for (uint32_t j = lane; j < k; j += 32)
+      if (best_j == UINT32_MAX || p[j] > best) {
+        best = p[j];
+        best_j = j;
+      }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) {
+      const float ob = __shfl_xor_sync(full_mask, best, offset);
+      const uint32_t oj = __shfl_xor_sync(full_mask, best_j, offset);
+      if (oj != UINT32_MAX && (best_j == UINT32_MAX || ob > best || (ob == best && oj < best_j))) {
+        best = ob;
+        best_j = oj;
+      }
+    }
+    hit = (lane == 0 && best_j == static_cast<uint32_t>(labels[row])) ? 1u : 0u;
+  }
+  unsigned total[1] = {hit};
+  block_sum<1>(total, smem);
+  if (threadIdx.x == 0 && total[0] > 0) atomicAdd(correct, static_cast<unsigned long long>(total[0]));
+}
+
+void check(int64_t n, int64_t k, const char* op) {
+  ROTOR_CUDA_REQUIRE(n >= 1 && k >= 1 && n * k <= max_index, op, "logits must be non-empty with fewer than 2^31 values");
+}
+
+unsigned row_blocks(int64_t n) { return static_cast<unsigned>((n + warps_per_block - 1) / warps_per_block); }
+
+}  // namespace
+
+void softmax_cross_entropy_forward(Context& ctx, int64_t n, int64_t k, const float* logits, const int32_t* labels,
+                                   float* loss) {
+  check(n, k, "softmax_cross_entropy_forward");
+  float* row_loss = workspace_as<float>(ctx, static_cast<size_t>(n));  // (N)
+  const cudaStream_t st = stream_of(ctx);
+  softmax_ce_rows<<<row_blocks(n), block_threads, 0, st>>>(logits, labels, static_cast<uint32_t>(n),
+                                                           static_cast<uint32_t>(k), row_loss);
+  ROTOR_CUDA_CHECK_LAUNCH();
+  softmax_ce_mean<<<1, block_threads, 0, st>>>(row_loss, static_cast<uint32_t>(n), loss);
+  ROTOR_CUDA_CHECK_LAUNCH();
+}
+
+void softmax_cross_entropy_backward(Context& ctx, int64_t n, int64_t k, const float* logits, const int32_t* labels,
+                                    const float* dloss, float* dlogits, GradMode mode) {
+  if (!dlogits) return;
+  check(n, k, "softmax_cross_entropy_backward");
+  softmax_ce_backward_kernel<<<row_blocks(n), block_threads, 0, stream_of(ctx)>>>(
+      logits, labels, static_cast<uint32_t>(n), static_cast<uint32_t>(k), dloss, dlogits,
+      mode == GradMode::accumulate);
+  ROTOR_CUDA_CHECK_LAUNCH();
+}
+
+void count_correct(Context& ctx, int64_t n, int64_t k, const float* logits, const int32_t* labels,
+                   int64_t* correct) {
+  check(n, k, "count_correct");
+  static_assert(sizeof(unsigned long long) == sizeof(int64_t));
+  count_correct_kernel<<<row_blocks(n), block_threads, 0, stream_of(ctx)>>>(
+      logits, labels, static_cast<uint32_t>(n), static_cast<uint32_t>(k),
+      reinterpret_cast<unsigned long long*>(correct));
+  ROTOR_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace rotor::cuda

@@ -1,0 +1,88 @@
+// The CUDA half of Context for the emulation (replaces
+// engine/cuda/cuda_context.cpp and cuda_check.cpp): "device" memory is host
+// memory, copies are memcpy, the workspace is poisoned with NaN, and
+// cuBLAS's SGEMM is a plain column-major loop. EMU_SMS sets the SM count
+// the kernels size their grids for (default 4).
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/allocator.h"
+#include "engine/context.h"
+#include "engine/cuda/cuda_state.h"
+#include "engine/error.h"
+
+namespace rotor {
+namespace {
+class EmuAllocator final : public Allocator {
+ public:
+  ~EmuAllocator() override { release_all(); }
+  Device device() const override { return Device::cuda; }
+
+ protected:
+  void* raw_allocate(size_t bytes) override {
+    if (bytes > (size_t(1) << 40)) return nullptr;  // "out of memory"
+    return std::aligned_alloc(256, round_up(bytes));
+  }
+  void raw_free(void* p) override { std::free(p); }
+};
+}  // namespace
+
+bool cuda_compiled() { return true; }
+int cuda_device_count() { return 1; }
+std::shared_ptr<Allocator> make_cuda_allocator(int) { return std::make_shared<EmuAllocator>(); }
+CudaState* create_cuda_state(int device) {
+  auto* s = new CudaState;
+  s->device = device;
+  s->prop.multiProcessorCount = std::getenv("EMU_SMS") ? std::atoi(std::getenv("EMU_SMS")) : 4;
+  s->prop.l2CacheSize = 1 << 20;
+  return s;
+}
+void destroy_cuda_state(CudaState* s) {
+  if (s) std::free(s->workspace);
+  delete s;
+}
+void cuda_synchronize(CudaState&) {}
+void cuda_copy_bytes(CudaState&, void* dst, Device, const void* src, Device, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+void* cuda_workspace(CudaState& s, size_t bytes) {
+  if (bytes <= s.workspace_bytes) return s.workspace;
+  std::free(s.workspace);
+  const size_t size = Allocator::round_up(bytes > 2 * s.workspace_bytes ? bytes : 2 * s.workspace_bytes);
+  s.workspace = std::aligned_alloc(256, size);
+  // Poison: a kernel that reads workspace it did not write sees NaN.
+  std::memset(s.workspace, 0xFF, size);
+  s.workspace_bytes = size;
+  return s.workspace;
+}
+namespace detail {
+void cuda_fail(cudaError_t e, const char* call, const char* file, int line) {
+  fail("CUDA error {} in {} at {}:{}", int(e), call, file, line);
+}
+void cublas_fail(cublasStatus_t e, const char* call, const char* file, int line) {
+  fail("cuBLAS error {} in {} at {}:{}", int(e), call, file, line);
+}
+void cuda_require_fail(const char* op, const char* message) { fail("{}: {}", op, message); }
+}  // namespace detail
+}  // namespace rotor
+
+// Column-major C = alpha op(A) op(B) + beta C.
+extern "C" cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                         int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
+                                         const float* beta, float* C, int ldc) {
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < m; ++i) {
+      double s = 0;
+      for (int p = 0; p < k; ++p) {
+        const float a = ta == CUBLAS_OP_N ? A[i + p * lda] : A[p + i * lda];
+        const float b = tb == CUBLAS_OP_N ? B[p + j * ldb] : B[j + p * ldb];
+        s += double(a) * b;
+      }
+      float& c = C[i + j * ldc];
+      c = static_cast<float>(*alpha * s + (*beta == 0 ? 0.0 : double(*beta) * c));
+    }
+  return CUBLAS_STATUS_SUCCESS;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the GPU tests (tests/gpu) on the CPU, with the CUDA kernels of
+# kernels/cuda/*.cu compiled as host C++ under a CPU emulation of the CUDA
+# execution model (cuda_emu.h). For machines without a GPU: it checks the
+# kernels' index arithmetic, barriers and reductions, not their speed.
+#
+#   bash tests/gpu/emulation/run.sh [asan|tsan|fast] [catch2 test spec...]
+#     asan  AddressSanitizer + UBSan: out-of-bounds "device" accesses
+#     tsan  ThreadSanitizer: a missing __syncthreads shows as a data race
+#     fast  -O2, no sanitizer (default)
+#   EMU_SMS=132 ... sizes grids as for an H100 (more blocks per channel,
+#   more split-K slices); EMU_DIR (default /tmp/rotor-emu) holds the build.
+#
+# A developer tool, not part of the CMake build or of CI. Design decision:
+# the kernel sources are used as they are (a script rewrites only the <<<>>>
+# launches), so what passes here is the code that ships; the engine, CPU
+# references and test files are compiled unchanged against a fake CUDA
+# backend (fake_backend.cpp).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+R=$(cd "$HERE/../../.." && pwd)
+MODE=${1:-fast}
+[ $# -gt 0 ] && shift
+D=${EMU_DIR:-/tmp/rotor-emu}/$MODE
+mkdir -p "$D/gen/kernels/cuda" "$D/obj"
+for f in "$R"/kernels/cuda/*.cu; do python3 "$HERE/transform.py" "$f" > "$D/gen/$(basename "$f" .cu).cpp"; done
+for f in "$R"/kernels/cuda/*.cuh; do python3 "$HERE/transform.py" "$f" > "$D/gen/kernels/cuda/$(basename "$f")"; done
+
+FLAGS="-std=c++20 -g -O1 -DROTOR_HAVE_CUDA=1 -I$R -I/usr/include/stb -I/usr/local/cuda/include -Wno-attributes"
+case $MODE in
+  asan) FLAGS="$FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer" ;;
+  tsan) FLAGS="$FLAGS -fsanitize=thread" ;;
+  fast) FLAGS="${FLAGS/-O1/-O2}" ;;
+  *) echo "mode must be asan, tsan or fast" >&2; exit 2 ;;
+esac
+DEFS=(-DROTOR_GOLDEN_DIR="\"${ROTOR_GOLDEN_DIR:-$R/../shared/golden}\"" -DROTOR_DATASETS_DIR="\"$R/../shared/datasets\""
+      -DROTOR_BIN="\"/bin/false\"")
+
+srcs=()
+for f in "$R"/engine/*.cpp; do [ "$(basename "$f")" = cuda_unavailable.cpp ] || srcs+=("$f"); done
+srcs+=("$R"/kernels/cpu/*.cpp "$R"/models/*.cpp "$R"/data/*.cpp "$R"/tests/support/npy.cpp
+       "$R"/tests/golden/golden_checks.cpp "$HERE/fake_backend.cpp" "$R"/tests/gpu/*.cpp "$D"/gen/*.cpp)
+objs=()
+jobs=0
+for s in "${srcs[@]}"; do
+  o=$D/obj/$(echo "$s" | sed 's|/|_|g').o
+  objs+=("$o")
+  if [ -f "$o" ] && [ "$o" -nt "$s" ]; then
+    [[ $s != "$D"/gen/* ]] || [ "$o" -nt "$HERE/cuda_emu.h" ] && continue
+  fi
+  extra=()
+  [[ $s == *gemm_avx2.cpp ]] && extra=(-mavx2 -mfma -ffp-contract=fast)
+  [[ $s == "$D"/gen/* ]] && extra=(-include "$HERE/cuda_emu.h" -iquote "$D/gen")
+  g++ $FLAGS "${DEFS[@]}" "${extra[@]}" -c "$s" -o "$o" &
+  jobs=$((jobs + 1))
+  if [ $jobs -ge "$(nproc)" ]; then wait -n; jobs=$((jobs - 1)); fi
+done
+wait
+main=() golden=()
+for o in "${objs[@]}"; do
+  case $o in
+    *emulation_fake_backend*) main+=("$o"); golden+=("$o") ;;
+    *gpu_golden_main*|*test_gpu_golden*) golden+=("$o") ;;
+    *tests_gpu_*) main+=("$o") ;;
+    *) main+=("$o"); golden+=("$o") ;;
+  esac
+done
+g++ $FLAGS -o "$D/gpu_tests" "${main[@]}" -lfmt -lz -lpthread
+g++ $FLAGS -o "$D/gpu_golden_tests" "${golden[@]}" -lfmt -lz -lpthread
+"$D/gpu_tests" "$@"
+if [ $# -eq 0 ] && [ -f "${ROTOR_GOLDEN_DIR:-$R/../shared/golden}/index.json" ]; then "$D/gpu_golden_tests"; fi

@@ -1,0 +1,49 @@
+# Turns every `kernel<...><<<grid, block, smem, stream>>>(args);` of a .cu
+# file into `::emu::launch(dim3(grid), dim3(block), [&] { kernel<...>(args); })`
+# so that g++ can compile it with cuda_emu.h. Usage: transform.py FILE > OUT
+import re, sys
+src = open(sys.argv[1]).read()
+out = []
+i = 0
+while True:
+    j = src.find('<<<', i)
+    if j < 0:
+        out.append(src[i:]); break
+    # kernel name: walk back over an identifier with optional template args
+    k = j
+    if src[k-1] == '>':
+        depth = 0
+        while True:
+            k -= 1
+            if src[k] == '>': depth += 1
+            elif src[k] == '<':
+                depth -= 1
+                if depth == 0: break
+    while k > 0 and (src[k-1].isalnum() or src[k-1] in '_:'):
+        k -= 1
+    name = src[k:j]
+    e = src.find('>>>', j)
+    cfg = src[j+3:e]
+    # split cfg at top-level commas
+    parts, depth, cur = [], 0, ''
+    for ch in cfg:
+        if ch in '([{<': depth += 1
+        if ch in ')]}>': depth -= 1
+        if ch == ',' and depth == 0:
+            parts.append(cur); cur = ''
+        else:
+            cur += ch
+    parts.append(cur)
+    assert src[e+3] == '(', (name, src[e:e+10])
+    depth, m = 0, e + 3
+    while True:
+        if src[m] == '(': depth += 1
+        elif src[m] == ')':
+            depth -= 1
+            if depth == 0: break
+        m += 1
+    args = src[e+4:m]
+    out.append(src[i:k])
+    out.append('::emu::launch(dim3(%s), dim3(%s), [&] { %s(%s); })' % (parts[0].strip(), parts[1].strip(), name, args))
+    i = m + 1
+sys.stdout.write(''.join(out))
