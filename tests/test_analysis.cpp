@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <stb_image.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -106,7 +107,10 @@ TEST_CASE("rotor prune on a trained FCNN: a smaller model file with the masked n
   CHECK(j.at("slopes_pruned").as_int() > 0);
   CHECK(j.at("params_after").as_int() < j.at("params_before").as_int());
   CHECK(j.at("acc_pruned").as_number() == j.at("acc_masked").as_number());
-  CHECK(j.at("acc_pruned").as_number() >= j.at("acc_before").as_number() - 0.03);
+  // gamma keeps the choosing half within the tolerance; the reporting half is
+  // another sample, so the loss there may exceed it by its sampling error.
+  const double acc = j.at("acc_before").as_number(), n = j.at("report_images").as_number();
+  CHECK(j.at("acc_pruned").as_number() >= acc - 0.01 - 2 * std::sqrt(acc * (1 - acc) / n));
   CHECK(j.at("acc_choose_at_gamma").as_number() >= j.at("acc_choose_before").as_number() - 0.01);
   Context ctx;
   auto pruned = load_model_file(ctx, run + "/prune/pruned.rotor");
