@@ -62,6 +62,19 @@ struct ConvGeom {
   FastDiv stride_div;
 };
 
+// Element `row` = (ci, kh, kw) of the virtual im2col column whose window
+// starts at (ih0, iw0) of one image x_img (C_in, H, W): the input value
+// under that kernel tap, or 0 in the zero padding.
+__device__ __forceinline__ float patch_value(const ConvGeom& g, const float* __restrict__ x_img, uint32_t row, int ih0,
+                                             int iw0) {
+  uint32_t ci, r, kh, kw;
+  g.khw.divmod(row, ci, r);
+  g.kw_div.divmod(r, kh, kw);
+  const int ih = ih0 + static_cast<int>(kh), iw = iw0 + static_cast<int>(kw);
+  if (ih < 0 || ih >= static_cast<int>(g.h) || iw < 0 || iw >= static_cast<int>(g.w)) return 0.0f;
+  return __ldg(x_img + (ci * g.h + ih) * g.w + iw);
+}
+
 // Shared by the three problems: loads the first step, then for each step
 // issues the next step's global loads, multiplies the current shared tiles
 // into acc, and stores the loaded step. Must be called by all threads.
@@ -135,16 +148,7 @@ struct ForwardLoader {
 #pragma unroll
     for (int e = 0; e < T::B_PER; ++e) {
       const uint32_t k = k0 + (threadIdx.x + e * block_threads) / T::BN;
-      float v = 0.0f;
-      if (n_ok && k < g.K) {
-        uint32_t ci, r, kh, kw;
-        g.khw.divmod(k, ci, r);
-        g.kw_div.divmod(r, kh, kw);
-        const int ih = ih0 + static_cast<int>(kh), iw = iw0 + static_cast<int>(kw);
-        if (ih >= 0 && ih < static_cast<int>(g.h) && iw >= 0 && iw < static_cast<int>(g.w))
-          v = __ldg(x_img + (ci * g.h + ih) * g.w + iw);
-      }
-      rb[e] = v;
+      rb[e] = (n_ok && k < g.K) ? patch_value(g, x_img, k, ih0, iw0) : 0.0f;
     }
   }
 
@@ -330,16 +334,7 @@ struct WeightLoader {
 #pragma unroll
     for (int e = 0; e < T::B_PER; ++e) {
       const uint32_t n = n0 + (threadIdx.x + e * block_threads) / bk;
-      float v = 0.0f;
-      if (k_ok && n < g.N) {
-        uint32_t ci, r, kh, kw;
-        g.khw.divmod(n, ci, r);
-        g.kw_div.divmod(r, kh, kw);
-        const int ih = ih0 + static_cast<int>(kh), iw = iw0 + static_cast<int>(kw);
-        if (ih >= 0 && ih < static_cast<int>(g.h) && iw >= 0 && iw < static_cast<int>(g.w))
-          v = __ldg(x_img + (ci * g.h + ih) * g.w + iw);
-      }
-      rb[e] = v;
+      rb[e] = (k_ok && n < g.N) ? patch_value(g, x_img, n, ih0, iw0) : 0.0f;
     }
   }
 
