@@ -16,7 +16,7 @@ int cmd_eval(const Args& args) {
   CommandLine cl("eval", "Evaluates a model file on the test images of a data set.",
                  {
                      {"model-file", "FILE", "a model file written by rotor train or rotor prune", ""},
-                     {"data", "SPEC", "fashion-mnist[:DIR] or mnist:DIR", "fashion-mnist"},
+                     {"data", "SPEC", "a data set as for rotor train (its test images are used)", "fashion-mnist"},
                      {"batch", "N", "evaluation batch size", "1000"},
                      device_flag(),
                      threads_flag(),
@@ -28,8 +28,7 @@ int cmd_eval(const Args& args) {
   Context ctx(context_options(cl));
   std::unique_ptr<Model> model = load_model_file(ctx, path);
   const DataSplit data = load_data(cl.text("data", "fashion-mnist"));
-  ROTOR_CHECK(data.classes == model->spec().classes, "{} has {} classes but {} has {}", path, model->spec().classes,
-              data.name, data.classes);
+  check_data_fits(model->spec(), data, path);
   const DeviceDataset test(ctx, data.test);
   const EvalResult r = evaluate(ctx, *model, test, batch);
   fmt::print("{}: {} on {} test images: accuracy {:.2f}%  loss {:.4f}\n", path, model->spec().describe(), r.count,

@@ -59,10 +59,7 @@ int cmd_prune(const Args& args) {
   ROTOR_CHECK(!model->named_slopes().empty(), "{} is a ReLU network ({}): it has no slopes to prune by", path,
               spec.describe());
   const DataSplit data = load_data(cl.text("data", "fashion-mnist"));
-  ROTOR_CHECK(data.classes == spec.classes && data.test.channels == spec.in_channels &&
-                  data.test.height == spec.height && data.test.width == spec.width,
-              "{} expects {}x{}x{} images in {} classes; {} has {}x{}x{} in {}", path, spec.in_channels, spec.height,
-              spec.width, spec.classes, data.name, data.test.channels, data.test.height, data.test.width, data.classes);
+  check_data_fits(spec, data, path);
   ROTOR_CHECK(data.test.size() >= 2, "{}: too few test images to split", data.name);
   const int64_t half = data.test.size() / 2;
   const DeviceDataset choose(ctx, data.test.slice(0, half)), report(ctx, data.test.slice(half, data.test.size()));

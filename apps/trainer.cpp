@@ -78,6 +78,14 @@ AugmentSpec augment_spec(const ModelSpec& spec, bool augment, int crop_pad, uint
   return a;
 }
 
+void check_data_fits(const ModelSpec& spec, const DataSplit& data, const std::string& model_name) {
+  ROTOR_CHECK(data.classes == spec.classes && data.test.channels == spec.in_channels &&
+                  data.test.height == spec.height && data.test.width == spec.width,
+              "{} expects {}x{}x{} images in {} classes; {} has {}x{}x{} in {}", model_name, spec.in_channels,
+              spec.height, spec.width, spec.classes, data.name, data.test.channels, data.test.height, data.test.width,
+              data.classes);
+}
+
 EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64_t batch) {
   const ModelSpec& spec = model.spec();
   ROTOR_CHECK(data.channels == spec.in_channels && data.height == spec.height && data.width == spec.width,

@@ -58,6 +58,10 @@ struct DeviceDataset {
 // The batch-assembly settings for a model's normalisation; augmentation as given.
 AugmentSpec augment_spec(const ModelSpec& spec, bool augment, int crop_pad, uint64_t seed, uint64_t epoch);
 
+// Throws unless the data's images and classes are what the model expects
+// (`model_name` names the model in the message, e.g. its file).
+void check_data_fits(const ModelSpec& spec, const DataSplit& data, const std::string& model_name);
+
 // Loss and accuracy of `model` on `data` with an evaluation graph.
 EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64_t batch);
 
