@@ -24,9 +24,11 @@ static void run_part(const ThreadPool::RangeFn& body, int64_t n, int parts, int 
   if (begin < end) body(begin, end, index);
 }
 
-void ThreadPool::parallel_for(int64_t n, const RangeFn& body) {
+void ThreadPool::parallel_for(int64_t n, const RangeFn& body, int64_t elements_per_item) {
   if (n <= 0) return;
-  const int parts = static_cast<int>(std::min<int64_t>(n, size()));
+  // Depends only on n, the work per item and size(): never on timing.
+  const int64_t work_parts = std::max<int64_t>(1, n * std::max<int64_t>(1, elements_per_item) / kMinPartElements);
+  const int parts = static_cast<int>(std::min<int64_t>({n, size(), work_parts}));
   {
     std::unique_lock<std::mutex> lock(mutex_);
     if (parts == 1 || busy_) {

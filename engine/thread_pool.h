@@ -25,11 +25,19 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // Waking a worker costs tens of microseconds (a futex round trip; more on
+  // a VM), so a part should carry at least this many elements of work.
+  static constexpr int64_t kMinPartElements = int64_t(1) << 15;
+
   // Calls body(begin, end, thread_index) on disjoint ranges covering [0, n),
-  // one per thread (fewer when n < size()). The calling thread takes part.
-  // Runs inline when n is small or the pool is busy (nested calls).
+  // one per part; the calling thread takes part. Each item is
+  // `elements_per_item` elements of work: the number of parts is at most
+  // size(), n, and the total work over kMinPartElements, so small calls (a
+  // batch of one image, a bias vector) run inline instead of paying for a
+  // wake-up. The default treats every item as worth a part of its own.
+  // Nested calls (from inside a body) run inline too.
   using RangeFn = std::function<void(int64_t begin, int64_t end, int thread)>;
-  void parallel_for(int64_t n, const RangeFn& body);
+  void parallel_for(int64_t n, const RangeFn& body, int64_t elements_per_item = kMinPartElements);
 
  private:
   void worker_loop(int index);

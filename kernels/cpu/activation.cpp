@@ -8,7 +8,7 @@ template <class T>
 void relu_forward(Context& ctx, int64_t n, const T* x, T* y) {
   ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
-  });
+  }, 1);
 }
 
 template <class T>
@@ -18,7 +18,7 @@ void relu_backward(Context& ctx, int64_t n, const T* x, const T* dy, T* dx, Grad
       const T g = x[i] > T(0) ? dy[i] : T(0);
       dx[i] = mode == GradMode::accumulate ? dx[i] + g : g;
     }
-  });
+  }, 1);
 }
 
 template <class T>
@@ -28,7 +28,7 @@ void rrelu_forward(Context& ctx, const ChannelShape& s, const T* x, const T* slo
       const T b = slope[p % s.c];
       for (int64_t i = p * s.hw; i < (p + 1) * s.hw; ++i) y[i] = x[i] > T(0) ? b * x[i] : T(0);
     }
-  });
+  }, s.hw);
 }
 
 template <class T>
@@ -51,7 +51,7 @@ void rrelu_backward(Context& ctx, const ChannelShape& s, const T* x, const T* dy
       }
       if (dslope) dslope[c] += static_cast<T>(sum);
     }
-  });
+  }, s.n * s.hw);
 }
 
 #define ROTOR_INSTANTIATE_ACTIVATION(T)                                                                         \

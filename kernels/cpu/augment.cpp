@@ -26,7 +26,7 @@ void gather_batch(Context& ctx, const uint8_t* images, const int32_t* labels, co
           }
       }
     }
-  });
+  }, image);
 }
 
 }  // namespace rotor::cpu

@@ -14,7 +14,7 @@ void channel_gather(Context& ctx, const ChannelSubset& s, const T* x, const int3
       const int64_t n = p / s.k, k = p % s.k;
       std::copy_n(x + (n * s.c + index[k]) * s.hw, s.hw, y + p * s.hw);
     }
-  });
+  }, s.hw);
 }
 
 template <class T>
@@ -34,7 +34,7 @@ void channel_gather_backward(Context& ctx, const ChannelSubset& s, const T* dy, 
       const T* in = dy + (n * s.k + k) * s.hw;
       for (int64_t i = 0; i < s.hw; ++i) out[i] = mode == GradMode::accumulate ? out[i] + in[i] : in[i];
     }
-  });
+  }, s.hw);
 }
 
 template <class T>
@@ -53,7 +53,7 @@ void channel_add_into(Context& ctx, const ChannelSubset& s, const T* base, const
       const T* a = part + (n * s.k + k) * s.hw;
       for (int64_t i = 0; i < s.hw; ++i) out[i] = b[i] + a[i];
     }
-  });
+  }, s.hw);
 }
 
 #define ROTOR_INSTANTIATE_CHANNEL_SELECT(T)                                                                         \

@@ -31,7 +31,7 @@ void for_channel_ranges(Context& ctx, const ChannelShape& s, int per_channel, co
   ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
     std::vector<double> scratch(static_cast<size_t>((c1 - c0) * per_channel), 0.0);
     body(c0, c1, scratch.data());
-  });
+  }, s.n * s.hw);
 }
 
 // mean[c - c0] and biased variance var[c - c0] of channels [c0, c1).

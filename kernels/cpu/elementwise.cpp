@@ -4,11 +4,11 @@
 
 namespace rotor::cpu {
 
-// Elementwise loops are memory-bound: threads only pay off on large arrays.
+// Elementwise loops are memory-bound: threads only pay off on large arrays,
+// which the pool's grain (one element per item) takes care of.
 template <class Body>
 static void for_elements(Context& ctx, int64_t n, const Body& body) {
-  if (n < (1 << 16)) return body(int64_t(0), n);
-  ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) { body(i0, i1); });
+  ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) { body(i0, i1); }, 1);
 }
 
 template <class T>

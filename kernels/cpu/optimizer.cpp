@@ -10,8 +10,7 @@ namespace {
 // Updates are elementwise: big tensors are split across the pool.
 template <class Body>
 void for_slot(Context& ctx, int64_t n, const Body& body) {
-  if (n < (1 << 15)) return body(int64_t(0), n);
-  ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) { body(i0, i1); });
+  ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) { body(i0, i1); }, 1);
 }
 
 }  // namespace

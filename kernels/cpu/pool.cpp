@@ -12,7 +12,7 @@ void global_avg_pool_forward(Context& ctx, const ChannelShape& s, const T* x, T*
       for (int64_t i = 0; i < s.hw; ++i) sum += x[p * s.hw + i];
       y[p] = static_cast<T>(sum / static_cast<double>(s.hw));
     }
-  });
+  }, s.hw);
 }
 
 template <class T>
@@ -23,7 +23,7 @@ void global_avg_pool_backward(Context& ctx, const ChannelShape& s, const T* dy, 
       T* out = dx + p * s.hw;
       for (int64_t i = 0; i < s.hw; ++i) out[i] = mode == GradMode::accumulate ? out[i] + g : g;
     }
-  });
+  }, s.hw);
 }
 
 #define ROTOR_INSTANTIATE_POOL(T)                                                              \

@@ -19,7 +19,7 @@ void shortcut_a_forward(Context& ctx, const ShortcutShape& s, const T* x, T* y) 
       for (int64_t oh = 0; oh < ho; ++oh)
         for (int64_t ow = 0; ow < wo; ++ow) out[oh * wo + ow] = in[oh * s.stride * s.w + ow * s.stride];
     }
-  });
+  }, ho * wo);
 }
 
 template <class T>
@@ -35,7 +35,7 @@ void shortcut_a_backward(Context& ctx, const ShortcutShape& s, const T* dy, T* d
       for (int64_t oh = 0; oh < ho; ++oh)
         for (int64_t ow = 0; ow < wo; ++ow) out[oh * s.stride * s.w + ow * s.stride] += in[oh * wo + ow];
     }
-  });
+  }, s.h * s.w);
 }
 
 #define ROTOR_INSTANTIATE_SHORTCUT(T)                                                        \
