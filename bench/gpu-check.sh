@@ -10,72 +10,23 @@
 # and the CPU tests, a few GPU tests under compute-sanitizer memcheck and
 # racecheck, the kernel benchmarks (bench_cuda all), and, when the
 # Fashion-MNIST IDX files are in .data/fashion-mnist/, the FCNN demo on the
-# GPU (15 epochs) and one CPU epoch as a timing reference. The PyTorch golden
-# cases run when ROTOR_GOLDEN_DIR is set or .data/golden/ holds them.
+# GPU (15 epochs) and one CPU epoch as a timing reference, the pruned-model
+# forward benchmark on the GPU, and, when .data/cifar10-jpg.tar.gz is there,
+# one epoch of the CIFAR-10 ResNet-20 recipe of docs/results.md (to size the
+# 30-epoch runs of bench/gpu-cifar.sh). The PyTorch golden cases run when
+# ROTOR_GOLDEN_DIR is set or .data/golden/ holds them.
 #
-# Design decision: no step aborts the script. Each step's status is
-# recorded and the summary table, printed LAST (the device tool returns the
-# end of the output), says what passed, failed, or was skipped. Everything
-# is logged to OUT_DIR/log.txt; OUT_DIR gets few files (log.txt, bench.json,
-# summary.txt, the FCNN metrics), as the device tool returns at most eight.
+# No step aborts the script (see bench/gpu-lib.sh); the summary table is
+# printed LAST. Everything is logged to OUT_DIR/log.txt; OUT_DIR gets few
+# files (log.txt, bench.json, summary.txt, metrics), as the device tool
+# returns only a few.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUT_DIR=${1:-${OUT:-./gpu-results}}
 mkdir -p "$OUT_DIR"
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
-LOG=$OUT_DIR/log.txt
-: > "$LOG"
-T0=$(date +%s)
-# Every step's time limit is cut to what is left of HARD_S, so the summary
-# is printed before the device tool's 10-minute limit even if steps hang.
-HARD_S=${GPU_CHECK_HARD_S:-560}
-BUILD=build-gpu
-JOBS=${JOBS:-16}
-declare -A STATUS
-ORDER=()
-
-log() { echo "$@" | tee -a "$LOG"; }
-elapsed() { echo $(( $(date +%s) - T0 )); }
-record() { STATUS[$1]=$2; ORDER+=("$1"); log "== $1: $2 ($(elapsed) s elapsed)"; }
-# limit WANTED_S: the time limit a step gets (0: no time left for it).
-limit() {
-  local left=$(( HARD_S - $(elapsed) ))
-  if [ "$left" -lt 20 ]; then echo 0; elif [ "$left" -lt "$1" ]; then echo "$left"; else echo "$1"; fi
-}
-# run NAME TIMEOUT_S CMD...: runs CMD with a time limit, output to the log;
-# returns its status (124: timed out, 125: no time left to start it).
-run() {
-  local name=$1 secs
-  secs=$(limit "$2")
-  shift 2
-  if [ "$secs" = 0 ]; then
-    log "== $name: not started (time budget spent)"
-    return 125
-  fi
-  log "== $name (limit $secs s): $*"
-  timeout "$secs" "$@" >> "$LOG" 2>&1
-  local rc=$?
-  [ $rc -eq 124 ] && log "== $name: timed out after $secs s"
-  return $rc
-}
-# run_to FILE NAME TIMEOUT_S CMD...: as run, output to FILE (then appended to the log).
-run_to() {
-  local file=$1 name=$2 secs
-  secs=$(limit "$3")
-  shift 3
-  : > "$file"
-  if [ "$secs" = 0 ]; then
-    log "== $name: not started (time budget spent)"
-    return 125
-  fi
-  log "== $name (limit $secs s): $*"
-  timeout "$secs" "$@" > "$file" 2>&1
-  local rc=$?
-  cat "$file" >> "$LOG"
-  [ $rc -eq 124 ] && log "== $name: timed out after $secs s"
-  return $rc
-}
-describe_rc() { case $1 in 0) echo ok ;; 124) echo "TIMED OUT" ;; 125) echo "skipped (time budget)" ;; *) echo "FAILED (rc $1)" ;; esac; }
+# shellcheck source=bench/gpu-lib.sh
+source bench/gpu-lib.sh
 
 log "gpu-check: $(date -u +%Y-%m-%dT%H:%M:%SZ), output in $OUT_DIR"
 log "== nvidia-smi -L"
@@ -83,28 +34,9 @@ nvidia-smi -L 2>&1 | tee -a "$LOG"
 GPU_NAME=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>/dev/null | head -1)
 log "GPU: ${GPU_NAME:-unknown}; building for CUDA architecture 90 (sm_90)"
 
-# ---- dependencies ------------------------------------------------------------
-if [ -d .gpu-debs ] && ls .gpu-debs/*.deb > /dev/null 2>&1; then
-  if source <(bash .gpu-debs/unpack-debs.sh .gpu-debs /opt/deps 2>> "$LOG"); then
-    record deps "unpacked .gpu-debs"
-  else
-    record deps "FAILED to unpack .gpu-debs"
-  fi
-else
-  record deps "no .gpu-debs (using system packages)"
-fi
-if [ -z "${ROTOR_GOLDEN_DIR:-}" ] && [ -f .data/golden/index.json ]; then export ROTOR_GOLDEN_DIR=$PWD/.data/golden; fi
-
-# ---- build -----------------------------------------------------------------------
-B0=$(date +%s)
-if run configure 120 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 &&
-  run build 330 cmake --build "$BUILD" -j "$JOBS"; then
-  BUILD_OK=1
-  record build "ok in $(( $(date +%s) - B0 )) s (sm_90)"
-else
-  BUILD_OK=0
-  record build "FAILED after $(( $(date +%s) - B0 )) s (see log.txt)"
-fi
+# ---- dependencies and build ---------------------------------------------------------
+unpack_deps
+build_rotor
 
 # ctest result counts "passed/failed/skipped" from a ctest log.
 ctest_counts() {
@@ -164,17 +96,38 @@ if [ "$BUILD_OK" = 1 ]; then
       M=$RUNS/fcnn-$dev/metrics.jsonl
       if [ -f "$M" ]; then
         cp "$M" "$OUT_DIR/fcnn-$dev-metrics.jsonl"
-        last=$(tail -1 "$M")
-        done_epochs=$(wc -l < "$M")
-        epoch_s=$(echo "$last" | sed -nE 's/.*"epoch_s": ?([0-9.eE+-]+).*/\1/p')
-        acc=$(echo "$last" | sed -nE 's/.*"test_acc": ?([0-9.eE+-]+).*/\1/p')
-        record "fcnn_$dev" "$done_epochs/$epochs epochs, last epoch_s ${epoch_s:-?}, test_acc ${acc:-?} ($(describe_rc $rc))"
+        record "fcnn_$dev" "$(wc -l < "$M")/$epochs epochs, last epoch_s $(metric "$M" epoch_s), test_acc $(metric "$M" test_acc) ($(describe_rc $rc))"
       else
         record "fcnn_$dev" "no metrics ($(describe_rc $rc), see log.txt)"
       fi
     done
   else
     record fcnn_cuda "skipped (no Fashion-MNIST IDX files in $FM)"
+  fi
+
+  # ---- forward time of a pruned ResNet-56 against the original -------------------------
+  PRUNED_OUT=$(mktemp)
+  run_to "$PRUNED_OUT" pruned_forward 60 "$BUILD/bench/bench_pruned_forward" --device cuda --model resnet56
+  rc=$?
+  record pruned_forward "$(grep -E "^ +(128|1) " "$PRUNED_OUT" | awk '{printf "batch %s: %s ms -> %s ms (%s); ", $1, $2, $3, $4}')($(describe_rc $rc))"
+
+  # ---- one epoch of the CIFAR-10 ResNet-20 recipe (sizes bench/gpu-cifar.sh) ----------
+  if [ -f .data/cifar10-jpg.tar.gz ]; then
+    C10=$(mktemp -d)
+    tar xzf .data/cifar10-jpg.tar.gz -C "$C10"
+    run resnet20_epoch 120 "$BUILD/apps/rotor" train --model resnet20 --act rrelu --data "folder:$C10/cifar10-jpg" \
+      --device cuda --opt sgd --nesterov --lr 0.1 --wd 5e-4 --schedule onecycle --epochs 30 --stop-after 1 \
+      --out "$C10/run" --force
+    rc=$?
+    M=$C10/run/metrics.jsonl
+    if [ -f "$M" ]; then
+      e=$(metric "$M" epoch_s)
+      record resnet20_epoch "epoch_s $e (30 epochs ~ $(awk -v e="$e" 'BEGIN {printf "%.0f", 30 * e}') s), test_acc after 1 $(metric "$M" test_acc) ($(describe_rc $rc))"
+    else
+      record resnet20_epoch "no metrics ($(describe_rc $rc), see log.txt)"
+    fi
+  else
+    record resnet20_epoch "skipped (no .data/cifar10-jpg.tar.gz)"
   fi
 fi
 
