@@ -13,6 +13,9 @@ T0=$(date +%s)
 HARD_S=${GPU_CHECK_HARD_S:-560}
 BUILD=${GPU_BUILD_DIR:-build-gpu}
 JOBS=${JOBS:-16}
+# A GPU test binary that finds no usable GPU fails instead of reporting
+# "skipped" (tests/gpu/require_gpu.h): on the device machine that is an error.
+export ROTOR_REQUIRE_GPU=1
 declare -A STATUS
 ORDER=()
 

@@ -73,7 +73,7 @@ Device resolve_device(const std::string& name) {
   if (name == "cuda") {
     ROTOR_CHECK(cuda_compiled(), "--device cuda: this build of rotor has no CUDA backend (nvcc was not found "
                                  "when it was configured); use --device cpu");
-    ROTOR_CHECK(cuda_device_count() > 0, "--device cuda: no usable CUDA GPU found on this machine");
+    ROTOR_CHECK(cuda_device_count() > 0, "--device cuda: {}", cuda_unavailable_reason());
     return Device::cuda;
   }
   fail("unknown device '{}': expected auto, cpu or cuda", name);

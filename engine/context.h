@@ -73,6 +73,11 @@ class Context {
 // Number of usable CUDA devices (0 when none, or when built without CUDA).
 int cuda_device_count();
 
+// Why cuda_device_count() is 0, in words ("" when a GPU is usable): no CUDA
+// backend in this build, no device, or the runtime's error (e.g. a driver
+// older than the runtime), so that "no GPU" is never a silent guess.
+std::string cuda_unavailable_reason();
+
 // Parses "auto", "cpu" or "cuda". auto picks CUDA when the backend is built
 // and a GPU is present. "cuda" without a usable GPU is an Error saying why.
 Device resolve_device(const std::string& name);

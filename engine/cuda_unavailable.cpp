@@ -9,6 +9,9 @@ namespace rotor {
 
 bool cuda_compiled() { return false; }
 int cuda_device_count() { return 0; }
+std::string cuda_unavailable_reason() {
+  return "this build of rotor has no CUDA backend (nvcc was not found when it was configured)";
+}
 
 std::shared_ptr<Allocator> make_cuda_allocator(int) { fail("this build of rotor has no CUDA backend"); }
 CudaState* create_cuda_state(int) { fail("this build of rotor has no CUDA backend"); }

@@ -704,7 +704,7 @@ int main(int argc, char** argv) {
                      kernel == "conv2d_bwd_weight" || kernel == "softmax_ce" || kernel == "train_step";
   if (!known) return usage();
   if (rotor::cuda_device_count() == 0) {
-    std::fprintf(stderr, "bench_cuda: no usable CUDA GPU on this machine\n");
+    std::fprintf(stderr, "bench_cuda: %s\n", rotor::cuda_unavailable_reason().c_str());
     return 77;
   }
   try {

@@ -68,12 +68,25 @@ bool cuda_compiled() { return true; }
 
 int cuda_device_count() {
   int n = 0;
-  // No driver, no device, a driver older than the runtime: all mean "none".
+  // No driver, no device, a driver older than the runtime: all mean "none"
+  // (cuda_unavailable_reason says which).
   if (cudaGetDeviceCount(&n) != cudaSuccess) {
     (void)cudaGetLastError();
     return 0;
   }
   return n;
+}
+
+std::string cuda_unavailable_reason() {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  (void)cudaGetLastError();
+  if (e == cudaSuccess && n > 0) return "";
+  if (e == cudaSuccess || e == cudaErrorNoDevice) return "no usable CUDA GPU: no CUDA device found on this machine";
+  if (e == cudaErrorInsufficientDriver)
+    return "no usable CUDA GPU: no NVIDIA driver, or one older than this build's CUDA runtime "
+           "(cudaErrorInsufficientDriver)";
+  return fmt::format("no usable CUDA GPU: the CUDA runtime says {} ({})", cudaGetErrorName(e), cudaGetErrorString(e));
 }
 
 std::shared_ptr<Allocator> make_cuda_allocator(int device_index) {
@@ -129,7 +142,7 @@ void cuda_copy_bytes(CudaState& s, void* dst, Device dst_device, const void* src
   if (kind != cudaMemcpyDeviceToDevice) ROTOR_CUDA_CHECK(cudaStreamSynchronize(s.stream));
 }
 
-void* cuda_workspace(CudaState& s, size_t bytes) {
+void* cuda_workspace(CudaState& s, size_t bytes, Allocator& tensor_cache) {
   if (bytes <= s.workspace_bytes) return s.workspace;
   // Grow geometrically so a few sizes settle quickly. Kernels queued by
   // earlier ops may still use the old buffer: wait for them (the one host
@@ -140,7 +153,12 @@ void* cuda_workspace(CudaState& s, size_t bytes) {
   free_quietly(s.workspace);
   s.workspace = nullptr;
   s.workspace_bytes = 0;
-  const cudaError_t e = cudaMalloc(&s.workspace, size);
+  cudaError_t e = cudaMalloc(&s.workspace, size);
+  if (e == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    tensor_cache.empty_cache();
+    e = cudaMalloc(&s.workspace, size);
+  }
   if (e == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
     fail("out of cuda memory: could not allocate a {:.1f} MiB kernel workspace ({} bytes)", size / 1048576.0, size);

@@ -19,6 +19,8 @@
 
 namespace rotor {
 
+class Allocator;
+
 struct CudaState {
   int device = 0;
   cudaDeviceProp prop{};
@@ -31,7 +33,9 @@ struct CudaState {
 };
 
 // A device buffer of at least `bytes` bytes (256-byte aligned), valid until
-// the next call. Throws rotor::Error when the device memory runs out.
-void* cuda_workspace(CudaState& state, size_t bytes);
+// the next call. When the device is full it empties `tensor_cache` (the
+// context's caching allocator, whose idle blocks may be what is missing) and
+// tries once more; then throws rotor::Error naming the size.
+void* cuda_workspace(CudaState& state, size_t bytes, Allocator& tensor_cache);
 
 }  // namespace rotor

@@ -425,6 +425,8 @@ ConvGeom conv_geom(const ConvShape& s, int64_t m, int64_t n, int64_t k, const ch
   ROTOR_CUDA_REQUIRE(s.n >= 1 && s.c_in >= 1 && s.c_out >= 1 && s.kh >= 1 && s.kw >= 1 && s.stride >= 1 &&
                          s.pad >= 0 && s.h_out() >= 1 && s.w_out() >= 1,
                      op, "invalid convolution shape");
+  // Row tiles are gridDim.y (at most 65535): the smallest tile has 16 rows.
+  ROTOR_CUDA_REQUIRE((m + 15) / 16 <= 65535, op, "more than 1,048,560 channels");
   auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
   ConvGeom g;
   g.n = u(s.n);

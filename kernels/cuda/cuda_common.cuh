@@ -31,7 +31,7 @@ inline int sm_count(Context& ctx) { return ctx.cuda().prop.multiProcessorCount; 
 // A typed view of the context workspace with room for `count` T's.
 template <class T>
 T* workspace_as(Context& ctx, size_t count) {
-  return static_cast<T*>(cuda_workspace(ctx.cuda(), count * sizeof(T)));
+  return static_cast<T*>(cuda_workspace(ctx.cuda(), count * sizeof(T), *ctx.allocator(Device::cuda)));
 }
 
 // Blocks for a grid-stride loop over n items: enough to fill the device

@@ -32,6 +32,7 @@ class EmuAllocator final : public Allocator {
 
 bool cuda_compiled() { return true; }
 int cuda_device_count() { return 1; }
+std::string cuda_unavailable_reason() { return ""; }
 std::shared_ptr<Allocator> make_cuda_allocator(int) { return std::make_shared<EmuAllocator>(); }
 CudaState* create_cuda_state(int device) {
   auto* s = new CudaState;
@@ -48,7 +49,7 @@ void cuda_synchronize(CudaState&) {}
 void cuda_copy_bytes(CudaState&, void* dst, Device, const void* src, Device, size_t bytes) {
   if (bytes) std::memcpy(dst, src, bytes);
 }
-void* cuda_workspace(CudaState& s, size_t bytes) {
+void* cuda_workspace(CudaState& s, size_t bytes, Allocator&) {
   if (bytes <= s.workspace_bytes) return s.workspace;
   std::free(s.workspace);
   const size_t size = Allocator::round_up(bytes > 2 * s.workspace_bytes ? bytes : 2 * s.workspace_bytes);
