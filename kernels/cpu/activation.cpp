@@ -1,6 +1,8 @@
 #include "kernels/activation.h"
 
 #include "engine/context.h"
+#include "kernels/cpu/branchless.h"
+#include "kernels/cpu/channel_stats.h"
 
 namespace rotor::cpu {
 
@@ -39,14 +41,17 @@ void rrelu_backward(Context& ctx, const ChannelShape& s, const T* x, const T* dy
       const T b = slope[c];
       double sum = 0;
       for (int64_t n = 0; n < s.n; ++n) {
-        const int64_t base = (n * s.c + c) * s.hw;
-        for (int64_t i = base; i < base + s.hw; ++i) {
-          const bool on = x[i] > T(0);
-          if (on) sum += static_cast<double>(dy[i]) * x[i];
-          if (dx) {
-            const T g = on ? dy[i] * b : T(0);
-            dx[i] = mode == GradMode::accumulate ? dx[i] + g : g;
-          }
+        const T* xp = x + (n * s.c + c) * s.hw;
+        const T* dyp = dy + (n * s.c + c) * s.hw;
+        // dslope = sum over the plane of dy * max(0, x).
+        sum += detail::plane_sums<1>(s.hw, [&](int64_t i) {
+          return std::array<double, 1>{where_positive(xp[i], static_cast<double>(dyp[i]) * xp[i])};
+        })[0];
+        if (!dx) continue;
+        T* dxp = dx + (n * s.c + c) * s.hw;
+        for (int64_t i = 0; i < s.hw; ++i) {
+          const T g = xp[i] > T(0) ? dyp[i] * b : T(0);
+          dxp[i] = mode == GradMode::accumulate ? dxp[i] + g : g;
         }
       }
       if (dslope) dslope[c] += static_cast<T>(sum);

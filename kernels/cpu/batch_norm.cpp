@@ -54,13 +54,12 @@ void batch_norm_backward(Context& ctx, const ChannelShape& s, const T* x, const 
     double *sum_dy = tmp, *sum_dy_xhat = tmp + (c1 - c0);
     for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
       const double mean = save_mean[c], invstd = save_invstd[c];
-      double a = 0, b = 0;
-      for (int64_t i = 0; i < s.hw; ++i) {
-        a += dy[base + i];
-        b += dy[base + i] * (x[base + i] - mean) * invstd;
-      }
-      sum_dy[c - c0] += a;
-      sum_dy_xhat[c - c0] += b;
+      const auto sums = detail::plane_sums<2>(s.hw, [&](int64_t i) {
+        const double g = dy[base + i];
+        return std::array<double, 2>{g, g * (x[base + i] - mean) * invstd};
+      });
+      sum_dy[c - c0] += sums[0];
+      sum_dy_xhat[c - c0] += sums[1];
     });
     for (int64_t c = c0; c < c1; ++c) {
       if (dgamma) dgamma[c] += static_cast<T>(sum_dy_xhat[c - c0]);

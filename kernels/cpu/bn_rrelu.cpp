@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/context.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/channel_stats.h"
 
 namespace rotor::cpu {
@@ -21,7 +22,7 @@ void apply(const ChannelShape& s, int64_t c0, int64_t c1, const T* x, const doub
     const double a = scale[c - c0], sh = shift[c - c0], b = slope ? double(slope[c]) : 1.0;
     for (int64_t i = 0; i < s.hw; ++i) {
       const double z = x[base + i] * a + sh;
-      y[base + i] = static_cast<T>(z > 0 ? b * z : 0.0);
+      y[base + i] = static_cast<T>(b * positive_part(z));
     }
   });
 }
@@ -62,20 +63,17 @@ void bn_rrelu_backward(Context& ctx, const ChannelShape& s, const T* x, const T*
     for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
       const double mean = save_mean[c], invstd = save_invstd[c], g = gamma[c], bt = beta[c];
       const double b = slope ? double(slope[c]) : 1.0;
-      double a0 = 0, a1 = 0, a2 = 0;
-      for (int64_t i = 0; i < s.hw; ++i) {
+      const auto sums = detail::plane_sums<3>(s.hw, [&](int64_t i) {
         const double xhat = (x[base + i] - mean) * invstd;
         const double z = g * xhat + bt;
-        if (z > 0) {
-          const double dz = dy[base + i] * b;
-          a0 += dz;
-          a1 += dz * xhat;
-          a2 += dy[base + i] * z;
-        }
-      }
-      sum_dz[c - c0] += a0;
-      sum_dz_xhat[c - c0] += a1;
-      sum_dy_act[c - c0] += a2;
+        // Where z <= 0 the unit passes no gradient.
+        const double dy_on = where_positive(z, dy[base + i]);
+        const double dz = dy_on * b;
+        return std::array<double, 3>{dz, dz * xhat, dy_on * z};
+      });
+      sum_dz[c - c0] += sums[0];
+      sum_dz_xhat[c - c0] += sums[1];
+      sum_dy_act[c - c0] += sums[2];
     });
     for (int64_t c = c0; c < c1; ++c) {
       if (dgamma) dgamma[c] += static_cast<T>(sum_dz_xhat[c - c0]);
@@ -90,7 +88,7 @@ void bn_rrelu_backward(Context& ctx, const ChannelShape& s, const T* x, const T*
       const double sdz = sum_dz[c - c0], sdzx = sum_dz_xhat[c - c0];
       for (int64_t i = 0; i < s.hw; ++i) {
         const double xhat = (x[base + i] - mean) * invstd;
-        const double dz = g * xhat + bt > 0 ? dy[base + i] * b : 0.0;
+        const double dz = where_positive(g * xhat + bt, dy[base + i] * b);
         const T v = static_cast<T>(k * (count * dz - sdz - xhat * sdzx));
         dx[base + i] = mode == GradMode::accumulate ? dx[base + i] + v : v;
       }
