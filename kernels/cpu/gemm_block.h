@@ -75,16 +75,27 @@ void pack_b(const GemmCall<T>& g, int64_t p0, int64_t j0, int kc, int nc, T* out
   constexpr int nr = Blocking<T>::nr;
   for (int jr = 0; jr < nc; jr += nr) {
     const int cols = std::min(nr, nc - jr);
-    for (int p = 0; p < kc; ++p) {
-      T* dst = out + static_cast<size_t>(p) * nr;
-      if (!g.trans_b) {
+    if (!g.trans_b) {
+      for (int p = 0; p < kc; ++p) {
+        T* dst = out + static_cast<size_t>(p) * nr;
         const T* src = g.b + (p0 + p) * g.ldb + j0 + jr;
         for (int c = 0; c < cols; ++c) dst[c] = src[c];
-      } else {
-        const T* src = g.b + (j0 + jr) * g.ldb + p0 + p;
-        for (int c = 0; c < cols; ++c) dst[c] = src[c * g.ldb];
+        for (int c = cols; c < nr; ++c) dst[c] = T(0);
       }
-      for (int c = cols; c < nr; ++c) dst[c] = T(0);
+    } else {
+      // op(B) = B^T: each panel column is a contiguous row of B. Read it in
+      // order (striding across the rows instead, ldb apart, puts all nr
+      // reads of a step in one cache set when ldb is a multiple of 1024
+      // floats, as in the conv weight gradient).
+      for (int c = 0; c < nr; ++c) {
+        T* dst = out + c;
+        if (c >= cols) {
+          for (int p = 0; p < kc; ++p) dst[static_cast<size_t>(p) * nr] = T(0);
+          continue;
+        }
+        const T* src = g.b + (j0 + jr + c) * g.ldb + p0;
+        for (int p = 0; p < kc; ++p) dst[static_cast<size_t>(p) * nr] = src[p];
+      }
     }
     out += static_cast<size_t>(nr) * kc;
   }
