@@ -23,8 +23,14 @@ MODE=${1:-fast}
 [ $# -gt 0 ] && shift
 D=${EMU_DIR:-/tmp/rotor-emu}/$MODE
 mkdir -p "$D/gen/kernels/cuda" "$D/obj"
-for f in "$R"/kernels/cuda/*.cu; do python3 "$HERE/transform.py" "$f" > "$D/gen/$(basename "$f" .cu).cpp"; done
-for f in "$R"/kernels/cuda/*.cuh; do python3 "$HERE/transform.py" "$f" > "$D/gen/kernels/cuda/$(basename "$f")"; done
+# Generated files are replaced only when their text changes, so that an
+# unchanged kernel is not recompiled.
+generate() {
+  python3 "$HERE/transform.py" "$1" > "$2.tmp"
+  if cmp -s "$2.tmp" "$2"; then rm "$2.tmp"; else mv "$2.tmp" "$2"; fi
+}
+for f in "$R"/kernels/cuda/*.cu; do generate "$f" "$D/gen/$(basename "$f" .cu).cpp"; done
+for f in "$R"/kernels/cuda/*.cuh; do generate "$f" "$D/gen/kernels/cuda/$(basename "$f")"; done
 
 FLAGS="-std=c++20 -g -O1 -DROTOR_HAVE_CUDA=1 -I$R -I/usr/include/stb -I/usr/local/cuda/include -Wno-attributes"
 case $MODE in
@@ -40,18 +46,26 @@ srcs=()
 for f in "$R"/engine/*.cpp; do [ "$(basename "$f")" = cuda_unavailable.cpp ] || srcs+=("$f"); done
 srcs+=("$R"/kernels/cpu/*.cpp "$R"/models/*.cpp "$R"/data/*.cpp "$R"/tests/support/npy.cpp
        "$R"/tests/golden/golden_checks.cpp "$HERE/fake_backend.cpp" "$R"/tests/gpu/*.cpp "$D"/gen/*.cpp)
+# An object is up to date when it is newer than every file its .d (written
+# by -MMD) lists: the source and every header it includes, cuda_emu.h too.
+up_to_date() {
+  local o=$1 d=${1%.o}.d dep
+  [ -f "$o" ] && [ -f "$d" ] || return 1
+  for dep in $(sed -e 's/\\$//' -e 's/^[^:]*://' "$d"); do
+    [ "$dep" -nt "$o" ] && return 1
+  done
+  return 0
+}
 objs=()
 jobs=0
 for s in "${srcs[@]}"; do
   o=$D/obj/$(echo "$s" | sed 's|/|_|g').o
   objs+=("$o")
-  if [ -f "$o" ] && [ "$o" -nt "$s" ]; then
-    [[ $s != "$D"/gen/* ]] || [ "$o" -nt "$HERE/cuda_emu.h" ] && continue
-  fi
+  up_to_date "$o" && continue
   extra=()
   [[ $s == *gemm_avx2.cpp ]] && extra=(-mavx2 -mfma -ffp-contract=fast)
   [[ $s == "$D"/gen/* ]] && extra=(-include "$HERE/cuda_emu.h" -iquote "$D/gen")
-  g++ $FLAGS "${DEFS[@]}" "${extra[@]}" -c "$s" -o "$o" &
+  g++ $FLAGS "${DEFS[@]}" "${extra[@]}" -MMD -MF "${o%.o}.d" -c "$s" -o "$o" &
   jobs=$((jobs + 1))
   if [ $jobs -ge "$(nproc)" ]; then wait -n; jobs=$((jobs - 1)); fi
 done
