@@ -33,6 +33,16 @@ void for_planes(const ChannelShape& s, int64_t c0, int64_t c1, const Body& body)
 template <int K, class Term>
 std::array<double, K> plane_sums(int64_t n, const Term& term) {
   constexpr int lanes = 4;
+  if (n < lanes) {
+    // Short planes (hw = 1 for a (N, C) batch norm: one call per value)
+    // skip the lane set-up, which would cost more than the sum.
+    std::array<double, K> sum{};
+    for (int64_t i = 0; i < n; ++i) {
+      const std::array<double, K> t = term(i);
+      for (int k = 0; k < K; ++k) sum[k] += t[k];
+    }
+    return sum;
+  }
   double acc[lanes][K] = {};
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes)
@@ -49,6 +59,11 @@ std::array<double, K> plane_sums(int64_t n, const Term& term) {
   return sum;
 }
 
+// A batch norm reads each value two or three times and does double
+// arithmetic on it: worth a few elements of a memory-bound loop each, which
+// is what the pool's grain counts (so a 128 x 500 batch still splits).
+constexpr int64_t kPassesPerValue = 4;
+
 // Splits channels over the pool: body(c0, c1, scratch) where scratch has
 // room for `per_channel` doubles for each channel of the range.
 template <class Body>
@@ -56,7 +71,7 @@ void for_channel_ranges(Context& ctx, const ChannelShape& s, int per_channel, co
   ctx.pool().parallel_for(s.c, [&](int64_t c0, int64_t c1, int) {
     std::vector<double> scratch(static_cast<size_t>((c1 - c0) * per_channel), 0.0);
     body(c0, c1, scratch.data());
-  }, s.n * s.hw);
+  }, kPassesPerValue * s.n * s.hw);
 }
 
 // mean[c - c0] and biased variance var[c - c0] of channels [c0, c1).
