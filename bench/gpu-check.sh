@@ -6,9 +6,10 @@
 # From the repository root of a copy of the checkout it: unpacks the Debian
 # packages carried in .gpu-debs/ (fetch them where apt works with
 # `bash ../shared/gpu/fetch-debs.sh .gpu-debs`), configures and builds a
-# Release build for sm_90 in build-gpu/, runs the GPU tests (ctest -L gpu)
-# and the CPU tests, a few GPU tests under compute-sanitizer memcheck and
-# racecheck, the kernel benchmarks (bench_cuda all), and, when the
+# Release build for sm_90 (env GPU_ARCH) in build-gpu/ (env GPU_BUILD_DIR),
+# runs the GPU tests (ctest -L gpu) and the CPU tests, a few GPU tests under
+# compute-sanitizer memcheck and racecheck, the kernel benchmarks
+# (bench_cuda all), and, when the
 # Fashion-MNIST IDX files are in .data/fashion-mnist/, the FCNN demo on the
 # GPU (15 epochs) and one CPU epoch as a timing reference, the pruned-model
 # forward benchmark on the GPU, and, when .data/cifar10-jpg.tar.gz is there,
@@ -32,7 +33,7 @@ log "gpu-check: $(date -u +%Y-%m-%dT%H:%M:%SZ), output in $OUT_DIR"
 log "== nvidia-smi -L"
 nvidia-smi -L 2>&1 | tee -a "$LOG"
 GPU_NAME=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>/dev/null | head -1)
-log "GPU: ${GPU_NAME:-unknown}; building for CUDA architecture 90 (sm_90)"
+log "GPU: ${GPU_NAME:-unknown}; building for CUDA architectures $GPU_ARCH"
 
 # ---- dependencies and build ---------------------------------------------------------
 unpack_deps
@@ -134,7 +135,7 @@ fi
 # ---- summary (printed last) ----------------------------------------------------------
 {
   echo
-  echo "================ gpu-check summary ($(elapsed) s, ${GPU_NAME:-unknown GPU}, sm_90) ================"
+  echo "================ gpu-check summary ($(elapsed) s, ${GPU_NAME:-unknown GPU}, CUDA architectures $GPU_ARCH) ================"
   for k in "${ORDER[@]}"; do printf "%-20s %s\n" "$k" "${STATUS[$k]}"; done
   if [ -n "${BENCH_OUT:-}" ] && [ -f "$BENCH_OUT" ]; then
     echo "---- benchmarks (median; fraction of this run's copy bandwidth or cuBLAS SGEMM) ----"

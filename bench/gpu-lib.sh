@@ -12,6 +12,8 @@ LOG=$OUT_DIR/log.txt
 T0=$(date +%s)
 HARD_S=${GPU_CHECK_HARD_S:-560}
 BUILD=${GPU_BUILD_DIR:-build-gpu}
+# CUDA architectures to build for: 90 for H100/H200 (75 for an RTX 2080 Ti).
+GPU_ARCH=${GPU_ARCH:-90}
 JOBS=${JOBS:-16}
 # A GPU test binary that finds no usable GPU fails instead of reporting
 # "skipped" (tests/gpu/require_gpu.h): on the device machine that is an error.
@@ -82,13 +84,13 @@ unpack_deps() {
   if [ -z "${ROTOR_GOLDEN_DIR:-}" ] && [ -f .data/golden/index.json ]; then export ROTOR_GOLDEN_DIR=$PWD/.data/golden; fi
 }
 
-# Configures and builds a Release build for sm_90 in $BUILD; sets BUILD_OK.
+# Configures and builds a Release build for $GPU_ARCH in $BUILD; sets BUILD_OK.
 build_rotor() {
   B0=$(date +%s)
-  if run configure 120 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 &&
+  if run configure 120 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CUDA_ARCHITECTURES=$GPU_ARCH" &&
     run build 330 cmake --build "$BUILD" -j "$JOBS"; then
     BUILD_OK=1
-    record build "ok in $(( $(date +%s) - B0 )) s (sm_90)"
+    record build "ok in $(( $(date +%s) - B0 )) s (CUDA architectures $GPU_ARCH)"
   else
     BUILD_OK=0
     record build "FAILED after $(( $(date +%s) - B0 )) s (see log.txt)"
