@@ -76,7 +76,11 @@ void col2im_add(const ConvShape& s, const T* col, T* dx) {
           const T* in = row + oh * wo;
           T* out = dx + (c * s.h + oh * s.stride - s.pad + ki) * s.w;
           const int64_t shift = kj - s.pad;
-          for (int64_t ow = cols.first; ow < cols.last; ++ow) out[ow * s.stride + shift] += in[ow];
+          if (s.stride == 1) {  // contiguous: the compiler vectorises this form
+            for (int64_t ow = cols.first; ow < cols.last; ++ow) out[ow + shift] += in[ow];
+          } else {
+            for (int64_t ow = cols.first; ow < cols.last; ++ow) out[ow * s.stride + shift] += in[ow];
+          }
         }
       }
     }
