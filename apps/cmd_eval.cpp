@@ -27,7 +27,7 @@ int cmd_eval(const Args& args) {
   const int64_t batch = cl.integer("batch", 1000, 1, 1 << 20);
   Context ctx(context_options(cl));
   std::unique_ptr<Model> model = load_model_file(ctx, path);
-  const DataSplit data = load_data(cl.text("data", "fashion-mnist"));
+  const DataSplit data = load_data(cl.text("data", "fashion-mnist"), ctx.pool().size());
   check_data_fits(model->spec(), data, path);
   const DeviceDataset test(ctx, data.test);
   const EvalResult r = evaluate(ctx, *model, test, batch);

@@ -58,7 +58,7 @@ int cmd_prune(const Args& args) {
   const ModelSpec& spec = model->spec();
   ROTOR_CHECK(!model->named_slopes().empty(), "{} is a ReLU network ({}): it has no slopes to prune by", path,
               spec.describe());
-  const DataSplit data = load_data(cl.text("data", "fashion-mnist"));
+  const DataSplit data = load_data(cl.text("data", "fashion-mnist"), ctx.pool().size());
   check_data_fits(spec, data, path);
   ROTOR_CHECK(data.test.size() >= 2, "{}: too few test images to split", data.name);
   const int64_t half = data.test.size() / 2;

@@ -41,12 +41,16 @@ struct ImageFile {
   bool train = true;
 };
 
-// Runs task(i) for i in [0, n) on every core; the first exception a task
-// throws is rethrown here once every thread has stopped.
-void parallel_for(size_t n, const std::function<void(size_t)>& task) {
+// Runs task(i) for i in [0, n) on `threads` threads (0: every core, at most
+// 16), taking files in chunks as they free up (decoding times differ); the
+// first exception a task throws is rethrown here once every thread has
+// stopped. (Not the engine's ThreadPool: this runs before there is a
+// Context, since the data decide the model's shape.)
+void parallel_for(size_t n, int thread_count, const std::function<void(size_t)>& task) {
   constexpr size_t chunk = 64;
-  const size_t workers = std::max<size_t>(
-      1, std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 16, (n + chunk - 1) / chunk}));
+  const size_t wanted = thread_count > 0 ? static_cast<size_t>(thread_count)
+                                         : std::min(16u, std::max(1u, std::thread::hardware_concurrency()));
+  const size_t workers = std::max<size_t>(1, std::min<size_t>(wanted, (n + chunk - 1) / chunk));
   std::atomic<size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
@@ -75,7 +79,7 @@ struct Header {
 
 }  // namespace
 
-DataSplit load_image_folder(const std::string& dir) {
+DataSplit load_image_folder(const std::string& dir, int threads) {
   const std::string what = "folder:" + dir;
   std::error_code ec;
   ROTOR_CHECK(fs::is_directory(dir, ec), "{}: {} is not a directory", what, dir);
@@ -111,7 +115,7 @@ DataSplit load_image_folder(const std::string& dir) {
 
   // Pass 1: headers only.
   std::vector<Header> headers(files.size());
-  parallel_for(files.size(), [&](size_t i) {
+  parallel_for(files.size(), threads, [&](size_t i) {
     Header& h = headers[i];
     h.ok = stbi_info(files[i].path.c_str(), &h.width, &h.height, &h.channels) == 1;
     if (!h.ok) h.reason = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
@@ -148,7 +152,7 @@ DataSplit load_image_folder(const std::string& dir) {
 
   // Pass 2: decode with one channel count, interleaved (H, W, C) -> (C, H, W).
   std::vector<std::string> errors(files.size());
-  parallel_for(files.size(), [&](size_t i) {
+  parallel_for(files.size(), threads, [&](size_t i) {
     Dataset& d = files[i].train ? s.train : s.test;
     const size_t k = files[i].train ? i : i - n_train;
     const int c = static_cast<int>(d.channels);

@@ -7,7 +7,8 @@
 // reads only the headers (size and channel count) and fails on the first
 // file whose size differs; the second decodes every image with one channel
 // count, 3 if any image has colour, else 1. Both passes spread the files over
-// the CPU cores. Hidden entries (names starting with '.') are ignored.
+// `threads` threads (0: one per core, at most 16). Hidden entries (names
+// starting with '.') are ignored.
 #pragma once
 
 #include <string>
@@ -16,6 +17,6 @@
 
 namespace rotor {
 
-DataSplit load_image_folder(const std::string& dir);
+DataSplit load_image_folder(const std::string& dir, int threads = 0);
 
 }  // namespace rotor

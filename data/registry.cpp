@@ -10,7 +10,7 @@ namespace rotor {
 
 static constexpr const char* fashion_mnist_default_dir = "/usr/share/datasets/fashion-mnist";
 
-DataSplit load_data(const std::string& spec) {
+DataSplit load_data(const std::string& spec, int threads) {
   const size_t colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const std::string dir = colon == std::string::npos ? "" : spec.substr(colon + 1);
@@ -25,7 +25,7 @@ DataSplit load_data(const std::string& spec) {
     if (kind == "cifar100") return load_cifar_dir(dir, CifarLabels::cifar100_fine, kind);
     if (kind == "cifar100-coarse") return load_cifar_dir(dir, CifarLabels::cifar100_coarse, kind);
     if (kind == "svhn") return load_svhn_dir(dir);
-    return load_image_folder(dir);
+    return load_image_folder(dir, threads);
   }
   fail("unknown data set '{}': expected fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, "
        "cifar100-coarse:DIR, svhn:DIR or folder:DIR",

@@ -18,6 +18,8 @@
 
 namespace rotor {
 
-DataSplit load_data(const std::string& spec);
+// threads: decoding threads for image folders (0: one per core); the other
+// formats read on the calling thread.
+DataSplit load_data(const std::string& spec, int threads = 0);
 
 }  // namespace rotor
