@@ -45,11 +45,20 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& body, int64_t elements_p
     ++generation_;
   }
   work_ready_.notify_all();
-  run_part(body, n, parts, 0);
+  std::exception_ptr own_error;
+  try {
+    run_part(body, n, parts, 0);
+  } catch (...) {
+    own_error = std::current_exception();  // part 0: the lowest, it wins
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   work_done_.wait(lock, [this] { return pending_ == 0; });
   busy_ = false;
   body_ = nullptr;
+  std::exception_ptr error = own_error ? own_error : error_;
+  error_ = nullptr;
+  lock.unlock();
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -68,9 +77,18 @@ void ThreadPool::worker_loop(int index) {
       n = n_;
       parts = parts_;
     }
-    run_part(*body, n, parts, index);
+    std::exception_ptr error;
+    try {
+      run_part(*body, n, parts, index);
+    } catch (...) {
+      error = std::current_exception();
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (error && (!error_ || index < error_part_)) {
+        error_ = error;
+        error_part_ = index;
+      }
       if (--pending_ == 0) work_done_.notify_one();
     }
   }

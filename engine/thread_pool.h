@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -35,7 +36,9 @@ class ThreadPool {
   // size(), n, and the total work over kMinPartElements, so small calls (a
   // batch of one image, a bias vector) run inline instead of paying for a
   // wake-up. The default treats every item as worth a part of its own.
-  // Nested calls (from inside a body) run inline too.
+  // Nested calls (from inside a body) run inline too. If bodies throw, every
+  // part still finishes (none is abandoned while others use `body`) and the
+  // exception of the lowest-numbered part that threw is rethrown here.
   using RangeFn = std::function<void(int64_t begin, int64_t end, int thread)>;
   void parallel_for(int64_t n, const RangeFn& body, int64_t elements_per_item = kMinPartElements);
 
@@ -53,6 +56,8 @@ class ThreadPool {
   int pending_ = 0;
   bool stopping_ = false;
   bool busy_ = false;
+  std::exception_ptr error_;  // of the lowest part that threw in this call
+  int error_part_ = 0;
 };
 
 }  // namespace rotor

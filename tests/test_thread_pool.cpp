@@ -4,6 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -84,4 +88,28 @@ TEST_CASE("parallel_for splits by work, covers every item once, and runs small w
     REQUIRE(nested.size() == 3);
     for (const auto& [outer, inner] : nested) CHECK(outer == inner);
   }
+}
+
+TEST_CASE("an exception in a part is rethrown after every part has finished", "[thread_pool]") {
+  ThreadPool pool(3);
+  std::atomic<int> finished{0};
+  // Parts in `bad` throw at once; the others are still running then.
+  auto run_with_bad = [&](std::vector<int> bad) {
+    finished = 0;
+    pool.parallel_for(3, [&](int64_t, int64_t, int t) {
+      if (std::find(bad.begin(), bad.end(), t) != bad.end()) throw std::runtime_error("part " + std::to_string(t));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      ++finished;
+    });
+  };
+  // The caller's own part throws: it must still wait for the two workers.
+  CHECK_THROWS_WITH(run_with_bad({0}), "part 0");
+  CHECK(finished == 2);
+  // Workers throw: the lowest part that threw wins, whichever finished first.
+  CHECK_THROWS_WITH(run_with_bad({1, 2}), "part 1");
+  CHECK(finished == 1);
+  // The pool is usable afterwards.
+  std::atomic<int64_t> covered{0};
+  pool.parallel_for(9, [&](int64_t b, int64_t e, int) { covered += e - b; });
+  CHECK(covered == 9);
 }
