@@ -4,15 +4,12 @@
 #include <stb_image.h>
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "engine/error.h"
+#include "engine/thread_pool.h"
 
 namespace fs = std::filesystem;
 
@@ -41,34 +38,13 @@ struct ImageFile {
   bool train = true;
 };
 
-// Runs task(i) for i in [0, n) on `threads` threads (0: every core, at most
-// 16), taking files in chunks as they free up (decoding times differ); the
-// first exception a task throws is rethrown here once every thread has
-// stopped. (Not the engine's ThreadPool: this runs before there is a
-// Context, since the data decide the model's shape.)
-void parallel_for(size_t n, int thread_count, const std::function<void(size_t)>& task) {
-  constexpr size_t chunk = 64;
-  const size_t wanted = thread_count > 0 ? static_cast<size_t>(thread_count)
-                                         : std::min(16u, std::max(1u, std::thread::hardware_concurrency()));
-  const size_t workers = std::max<size_t>(1, std::min<size_t>(wanted, (n + chunk - 1) / chunk));
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&] {
-    try {
-      for (size_t begin; (begin = next.fetch_add(chunk)) < n;)
-        for (size_t i = begin; i < std::min(n, begin + chunk); ++i) task(i);
-    } catch (...) {
-      next = n;  // the others stop at their next chunk
-      const std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
+// Runs task(i) for every file index in [0, n) on the pool. The tasks record
+// errors instead of throwing, so that every file is looked at and the first
+// bad one in file order is reported.
+void for_each_file(ThreadPool& pool, size_t n, const std::function<void(size_t)>& task) {
+  pool.parallel_for(static_cast<int64_t>(n), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) task(static_cast<size_t>(i));
+  });
 }
 
 struct Header {
@@ -113,9 +89,13 @@ DataSplit load_image_folder(const std::string& dir, int threads) {
         files.push_back({folder + "/" + name, static_cast<int32_t>(c), train});
     }
 
+  // The loader runs before there is a Context (the data decide the model's
+  // shape), so it has a pool of its own for the two passes.
+  ThreadPool pool(threads);
+
   // Pass 1: headers only.
   std::vector<Header> headers(files.size());
-  parallel_for(files.size(), threads, [&](size_t i) {
+  for_each_file(pool, files.size(), [&](size_t i) {
     Header& h = headers[i];
     h.ok = stbi_info(files[i].path.c_str(), &h.width, &h.height, &h.channels) == 1;
     if (!h.ok) h.reason = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
@@ -152,7 +132,7 @@ DataSplit load_image_folder(const std::string& dir, int threads) {
 
   // Pass 2: decode with one channel count, interleaved (H, W, C) -> (C, H, W).
   std::vector<std::string> errors(files.size());
-  parallel_for(files.size(), threads, [&](size_t i) {
+  for_each_file(pool, files.size(), [&](size_t i) {
     Dataset& d = files[i].train ? s.train : s.test;
     const size_t k = files[i].train ? i : i - n_train;
     const int c = static_cast<int>(d.channels);

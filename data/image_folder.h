@@ -7,7 +7,7 @@
 // reads only the headers (size and channel count) and fails on the first
 // file whose size differs; the second decodes every image with one channel
 // count, 3 if any image has colour, else 1. Both passes spread the files over
-// `threads` threads (0: one per core, at most 16). Hidden entries (names
+// `threads` threads (0: one per core). Hidden entries (names
 // starting with '.') are ignored.
 #pragma once
 
