@@ -23,5 +23,6 @@ int cmd_eval(const Args& args);
 int cmd_info(const Args& args);
 int cmd_prune(const Args& args);
 int cmd_report(const Args& args);
+int cmd_export(const Args& args);
 
 }  // namespace rotor

@@ -23,6 +23,7 @@ commands:
   prune    choose gamma, remove channels with |slope| < gamma, write a smaller model file
   info     parameters and FLOPs per layer (paper's formulas)
   report   slope histograms and filter-path length distribution (PNG + CSV)
+  export   write a model file (original or pruned) as an ONNX graph
 
 Run 'rotor <command> --help' for the flags of a command.
 )";
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     if (command == "prune") return rotor::cmd_prune(args);
     if (command == "info") return rotor::cmd_info(args);
     if (command == "report") return rotor::cmd_report(args);
+    if (command == "export") return rotor::cmd_export(args);
     fmt::print(stderr, "rotor: unknown command '{}' (expected train, eval, prune, info or report; see rotor --help)\n",
                command);
     return 2;

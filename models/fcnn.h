@@ -13,6 +13,10 @@ class Fcnn : public Model {
   Var forward(Graph& g, const Var& x) override;
   std::string classifier_name() const override { return "fc2"; }
   std::vector<LayerCost> layer_costs() const override;
+  // The layers, for walking the network outside it (the ONNX exporter).
+  const Linear& fc1() const { return fc1_; }
+  const BatchNorm& bn1() const { return bn1_; }
+  const Linear& fc2() const { return fc2_; }
 
  private:
   Linear& fc1_;
