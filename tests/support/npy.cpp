@@ -72,4 +72,28 @@ NpyArray read_npy(const std::string& path) {
   return a;
 }
 
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  int64_t n = 1;
+  std::string dims;
+  for (int64_t d : shape) {
+    n *= d;
+    dims += std::to_string(d) + ", ";
+  }
+  ROTOR_CHECK(n == static_cast<int64_t>(values.size()), "{}: {} values for {} elements", path, values.size(), n);
+  if (!dims.empty()) dims.pop_back();  // "2, 3," and "4,"
+  if (shape.size() > 1) dims.pop_back();  // "(2, 3)" but "(4,)"
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Magic, version 1.0, header length; the header padded to 64 bytes and ended by a newline.
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  out.write("\x93NUMPY\x01\x00", 8);
+  out.write(reinterpret_cast<const char*>(&len), 2);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+  ROTOR_CHECK(out.good(), "cannot write {}", path);
+}
+
 }  // namespace rotor::test

@@ -1,5 +1,6 @@
 // Reads NumPy .npy files (version 1.0, little-endian, C order, <f8 or <i8),
-// the format of the PyTorch reference cases in ../shared/golden.
+// the format of the PyTorch reference cases in ../shared/golden, and writes
+// float32 ones (<f4) for Python-side checks.
 #pragma once
 
 #include <cstdint>
@@ -18,5 +19,6 @@ struct NpyArray {
 };
 
 NpyArray read_npy(const std::string& path);
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values);
 
 }  // namespace rotor::test
