@@ -26,6 +26,7 @@ import onnxruntime as ort
 
 EXPECTED = [
     "fcnn-rrelu", "fcnn-rrelu-pruned", "resnet20-rrelu", "resnet20-rrelu-pruned",
+    "resnet20-rrelu-pruned-retrained",
     "wrn-10-2-rrelu", "wrn-10-2-rrelu-pruned", "resnet8-relu", "fcnn-64-relu",
     "resnet8-dead-branch-pruned", "resnet8-dead-stream-pruned", "wrn-10-1-dead-parts-pruned",
 ]
