@@ -4,7 +4,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-PACKAGES=(cmake g++ make pkg-config catch2 libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist)
+# libonnx-dev + libprotobuf-dev: rotor export (ONNX); python3-venv: the ONNX Runtime test's environment.
+PACKAGES=(cmake g++ make pkg-config catch2 libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist
+          libonnx-dev libprotobuf-dev python3-venv)
 
 install_missing() {
   local missing=()
