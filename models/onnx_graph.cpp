@@ -94,8 +94,8 @@ class GraphWriter {
   }
   onnx::TensorProto& tensor(const std::string& name, const Dims& shape, int type, size_t n) {
     claim(name);
-    ROTOR_CHECK(shape_numel(shape) == static_cast<int64_t>(n), "onnx export: {} values for '{}' of shape {}", n,
-                name, shape_str(shape));
+    ROTOR_CHECK(shape_numel(shape) == static_cast<int64_t>(n), "onnx export: {} values for '{}' of shape {}", n, name,
+                shape_str(shape));
     onnx::TensorProto& t = *g_.add_initializer();
     t.set_name(name);
     t.set_data_type(type);
@@ -126,8 +126,8 @@ class Exporter {
       mean[i] = spec.mean.empty() ? 0.0f : static_cast<float>(spec.mean[i]);
       inv_std[i] = spec.std.empty() ? 1.0f / 255.0f : static_cast<float>(1.0 / spec.std[i]);
     }
-    const std::string pixels = w_.node("Mul", "normalise.pixels", {image, w_.floats("normalise.255", {}, {255.0f})})
-                                   .output(0);
+    const std::string pixels =
+        w_.node("Mul", "normalise.pixels", {image, w_.floats("normalise.255", {}, {255.0f})}).output(0);
     const std::string centred =
         w_.node("Sub", "normalise.centred", {pixels, w_.floats("normalise.mean", {1, c, 1, 1}, mean)}).output(0);
     return w_.node("Mul", "normalise", {centred, w_.floats("normalise.inv_std", {1, c, 1, 1}, inv_std)}).output(0);
@@ -144,8 +144,8 @@ class Exporter {
 
   // Exact zeros shaped like the output of a conv with `filters` filters
   // whose inputs were all pruned: a conv of zero weights over one channel.
-  std::string zero_conv(const std::string& x, const std::string& name, int64_t filters, int64_t kernel,
-                        int64_t stride, int64_t pad) {
+  std::string zero_conv(const std::string& x, const std::string& name, int64_t filters, int64_t kernel, int64_t stride,
+                        int64_t pad) {
     const std::string one = select(x, name + ".any_channel", {0}, -1);
     const std::vector<float> zeros(static_cast<size_t>(filters * kernel * kernel), 0.0f);
     onnx::NodeProto& n = w_.node("Conv", name, {one, w_.floats(name + ".weight", {filters, 1, kernel, kernel}, zeros)});
@@ -155,7 +155,7 @@ class Exporter {
     return name;
   }
 
-  // y = x w^T (+ bias); output: the value's name ("logits" for the last).
+  // y = x w^T (+ bias), as Gemm with transB.
   std::string linear(const std::string& x, const std::string& name, const Linear& l) {
     std::vector<std::string> in = {x, param(name + ".weight")};
     if (l.bias) in.push_back(param(name + ".bias"));
@@ -196,12 +196,13 @@ class Exporter {
   std::string add_into(const std::string& base, const std::string& part, const std::string& name,
                        const Channels& channels, int64_t width) {
     if (count(channels) == width) return w_.node("Add", name, {part, base}).output(0);
-    const std::string padded = w_.node("Pad", name + ".pad_one", {part, w_.shared_int64s("pad.one_channel_after",
-                                                                                          {0, 0, 0, 0, 0, 1, 0, 0})})
-                                   .output(0);
+    const std::string padded =
+        w_.node("Pad", name + ".pad_one", {part, w_.shared_int64s("pad.one_channel_after", {0, 0, 0, 0, 0, 1, 0, 0})})
+            .output(0);
     std::vector<int64_t> source(static_cast<size_t>(width), count(channels));
     for (size_t k = 0; k < channels.size(); ++k) source[static_cast<size_t>(channels[k])] = static_cast<int64_t>(k);
-    onnx::NodeProto& spread = w_.node("Gather", name + ".spread", {padded, w_.int64s(name + ".spread.index", {width}, source)});
+    onnx::NodeProto& spread =
+        w_.node("Gather", name + ".spread", {padded, w_.int64s(name + ".spread.index", {width}, source)});
     set_int(spread, "axis", 1);
     return w_.node("Add", name, {base, spread.output(0)}).output(0);
   }
@@ -292,9 +293,8 @@ std::string emit_resnet(Exporter& e, ResNet& m, const std::string& x) {
     } else {
       const std::string c1 = l.in.empty() ? e.zero_conv(h, n + ".conv1", count(l.mid), 3, blk.conv1.stride, 1)
                                           : e.conv(e.select(h, n + ".select", l.in, blk.in), n + ".conv1", blk.conv1);
-      const std::string branch =
-          e.batch_norm(e.conv(e.batch_norm(c1, n + ".bn1", blk.bn1, 4), n + ".conv2", blk.conv2), n + ".bn2",
-                       blk.bn2, 4);
+      const std::string branch = e.batch_norm(e.conv(e.batch_norm(c1, n + ".bn1", blk.bn1, 4), n + ".conv2", blk.conv2),
+                                              n + ".bn2", blk.bn2, 4);
       sum = e.add_into(shortcut, branch, n + ".add", l.out, blk.out);
     }
     h = e.activation(sum, n + ".act", blk.act.slope != nullptr, 4);
@@ -313,13 +313,14 @@ std::string emit_wide_resnet(Exporter& e, WideResNet& m, const std::string& x) {
     const BlockLive l = live.empty() ? BlockLive{all_of(blk.in), all_of(blk.out), {}} : live[b];
     // o: the block's BN+activation over the stream channels it still reads
     // (none left: o is empty and whatever reads it computes zeros).
-    const std::string o = l.in.empty() ? "" : e.batch_norm(e.select(h, n + ".select", l.in, blk.in), n + ".bn1", blk.bn1, 4);
+    const std::string o =
+        l.in.empty() ? "" : e.batch_norm(e.select(h, n + ".select", l.in, blk.in), n + ".bn1", blk.bn1, 4);
     std::string shortcut = h;
     if (blk.shortcut) shortcut = o.empty() ? "" : e.conv(o, n + ".shortcut", *blk.shortcut);
     std::string branch;
     if (!l.mid.empty()) {
-      const std::string c1 =
-          o.empty() ? e.zero_conv(h, n + ".conv1", count(l.mid), 3, blk.conv1.stride, 1) : e.conv(o, n + ".conv1", blk.conv1);
+      const std::string c1 = o.empty() ? e.zero_conv(h, n + ".conv1", count(l.mid), 3, blk.conv1.stride, 1)
+                                       : e.conv(o, n + ".conv1", blk.conv1);
       branch = e.conv(e.batch_norm(c1, n + ".bn2", blk.bn2, 4), n + ".conv2", blk.conv2);  // dropout: none in eval
     }
     if (!branch.empty() && !shortcut.empty())
