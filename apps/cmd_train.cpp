@@ -198,7 +198,7 @@ int new_run(const CommandLine& cl) {
   const Device device = resolve_device(o.device);
   prepare_run_dir(o.out, cl.on("force"));
   const std::optional<InitFile> init = read_init_file(o);
-  const DataSplit data = load_data(o.data, o.threads);
+  const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
   adapt_to_data(o, data);
   if (init) adopt_init_architecture(o, cl, *init);
 
@@ -220,7 +220,7 @@ int new_run(const CommandLine& cl) {
 int resume_run(const CommandLine& cl) {
   for (const char* fixed : {"model", "act", "data", "batch", "opt", "lr", "momentum", "nesterov", "wd", "slope-wd",
                             "schedule", "milestones", "warmup", "dropout", "augment", "init", "train", "seed",
-                            "checkpoint-every", "out", "force"})
+                            "checkpoint-every", "out", "force", "val-split", "split-seed"})
     ROTOR_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device "
                                 "and --threads may be)",
                 fixed);
@@ -237,7 +237,7 @@ int resume_run(const CommandLine& cl) {
   if (cl.has("device")) o.device = cl.text("device");
   if (cl.has("threads")) o.threads = static_cast<int>(cl.integer("threads", 0, 1, 1024));
   const Device device = resolve_device(o.device);
-  const DataSplit data = load_data(o.data, o.threads);
+  const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
 
   Context ctx = make_context(device, o.threads, o.settings.seed);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
