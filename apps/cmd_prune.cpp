@@ -160,7 +160,7 @@ int cmd_prune(const Args& args) {
   ROTOR_CHECK(!given || given_gamma <= magnitudes.back(),
               "--gamma {} would prune every slope of {} (the largest |b| is {:.6g}), leaving no network; give a "
               "gamma of at most {:.6g}",
-              given_gamma, path, magnitudes.back(), magnitudes.back());
+              cl.text("gamma"), path, magnitudes.back(), magnitudes.back());
 
   PruneSets sets;
   sets.gamma_from = given ? "given" : !gamma_from_flag.empty() ? gamma_from_flag : prov.val.enabled() ? "val"
