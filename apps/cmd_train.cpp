@@ -3,6 +3,7 @@
 // from DIR/checkpoint.rotor so that its metrics equal an uninterrupted run's.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -146,10 +147,17 @@ int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& train
   const std::string checkpoint = o.out + "/checkpoint.rotor";
   ProgressBar bar;
   EpochResult last;
+  const int64_t first = trainer.epochs_done();  // the bar's ETA is for the epochs this process trains
+  const auto run_start = std::chrono::steady_clock::now();
   while (trainer.epochs_done() < stop) {
     const std::string label = fmt::format("epoch {}/{}", trainer.epochs_done() + 1, o.settings.epochs);
-    last = trainer.train_epoch(
-        [&](int64_t step, int64_t steps, double seconds) { bar.update(label, step, steps, seconds); });
+    last = trainer.train_epoch([&](int64_t step, int64_t steps, double, const std::function<double()>& loss) {
+      if (!bar.due()) return;
+      const double done = static_cast<double>((trainer.epochs_done() - first) * steps + step);
+      bar.show({label, done / static_cast<double>((stop - first) * steps),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(),
+                fmt::format("loss {:.4f}", loss())});
+    });
     bar.clear();
     fmt::print("epoch {:>3}/{}  loss {:.4f}  train {:6.2f}%  test {:6.2f}%  lr {:.3g}  {} ({:.0f} img/s)\n", last.epoch,
                o.settings.epochs, last.train_loss, 100 * last.train_accuracy, 100 * last.test.accuracy, last.lr,

@@ -92,6 +92,11 @@ ProgressBar::ProgressBar()
         return o;
       }()) {}
 
+bool ProgressBar::due() const {
+  const double now = o_.clock();
+  return o_.interactive ? now - last_draw_ >= 0.1 : now - last_plain_ >= o_.plain_every_seconds;
+}
+
 void ProgressBar::show(const ProgressState& s) {
   const double now = o_.clock();
   if (!o_.interactive) {

@@ -45,6 +45,8 @@ class ProgressBar {
   explicit ProgressBar(Options o);
   bool interactive() const { return o_.interactive; }
 
+  // Whether show() would draw now (a caller can skip computing the state).
+  bool due() const;
   void show(const ProgressState& s);
   // One step of `total` done: label [bar] done/total with the step's ETA.
   void update(const std::string& label, int64_t done, int64_t total, double seconds);

@@ -9,6 +9,8 @@
 
 #include "apps/gamma_search.h"
 #include "apps/progress.h"
+#include "apps/trainer.h"
+#include "engine/context.h"
 #include "engine/rng.h"
 
 using namespace rotor;
@@ -80,4 +82,35 @@ TEST_CASE("the gamma search never makes more trials than its bound", "[progress]
       CHECK(calls <= max_gamma_trials(mags));
     }
   }
+}
+
+TEST_CASE("training progress reports the epoch's running loss", "[progress][train]") {
+  Context ctx;
+  ModelSpec spec;
+  spec.arch = "fcnn-8";
+  spec.in_channels = 1;
+  spec.height = spec.width = 4;
+  spec.classes = 3;
+  auto model = build_model(ctx, spec);
+  Rng rng(4);
+  DataSplit data;
+  data.classes = 3;
+  for (Dataset* d : {&data.train, &data.test}) {
+    d->channels = 1;
+    d->height = d->width = 4;
+    for (int i = 0; i < 250; ++i) {
+      for (int p = 0; p < 16; ++p) d->images.push_back(static_cast<uint8_t>(rng.below(256)));
+      d->labels.push_back(static_cast<int32_t>(rng.below(3)));
+    }
+  }
+  TrainSettings s;
+  s.epochs = 1;
+  s.batch = 64;
+  Trainer trainer(ctx, *model, data, s);
+  std::vector<double> losses;
+  const EpochResult r = trainer.train_epoch(
+      [&](int64_t, int64_t, double, const std::function<double()>& loss) { losses.push_back(loss()); });
+  REQUIRE(losses.size() == 4);
+  CHECK(losses.back() == Approx(r.train_loss).epsilon(1e-6));
+  CHECK(losses.front() > 0);
 }
