@@ -88,7 +88,7 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   o.data = cl.text("data", "fashion-mnist");
   o.val.fraction = cl.number("val-split", 0, 0, 0.9);
   o.val.seed = static_cast<uint64_t>(cl.integer("split-seed", 1, 0, INT64_MAX));
-  ROTOR_CHECK(o.val.enabled() || !cl.has("split-seed"), "--split-seed needs --val-split");
+  ROTOR_USAGE_CHECK(o.val.enabled() || !cl.has("split-seed"), "--split-seed needs --val-split");
   TrainSettings& s = o.settings;
   s.epochs = cl.integer("epochs", 10, 1, 100000);
   s.batch = cl.integer("batch", 128, 2, 1 << 20);

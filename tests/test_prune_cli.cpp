@@ -148,6 +148,8 @@ TEST_CASE("prune's errors: clear, before any output, usage errors exit 2", "[pru
   expect_exit("prune" + model + " --gamma-from train", 2, "expected val or test-half");
   expect_exit("prune" + model + " --tolerance 2", 2, "--tolerance must be between 0 and 1");
   expect_exit("train --epochs 0", 2, "--epochs must be between 1 and");
+  expect_exit("train --split-seed 3", 2, "--split-seed needs --val-split");
+  expect_exit("train --val-split 0.95", 2, "--val-split must be between 0 and 0.9");
   expect_exit("eval --model-file " + run + "/model.rotor --batch x", 2, "--batch expects an integer");
   // A given gamma reports on the whole test set.
   rotor_ok("prune" + model + " --gamma 0.01 --threads 1");
