@@ -320,6 +320,9 @@ int cmd_prune(const Args& args) {
   Json provenance = Json::object();
   provenance.set("pruned_from", path);
   provenance.set("gamma", gamma);
+  // The weights are the trained run's: keep its record, so the pruned file
+  // still names its data and validation split (prune it again, evaluate it).
+  if (const Json* trained = file.header.find("trained")) provenance.set("trained", *trained);
   save_model_file(ctx, pruned_path, *pruned, provenance);
   write_json_file((fs::path(out) / "prune.json").string(), j);
 

@@ -122,6 +122,8 @@ TEST_CASE("a --val-split run holds images out, keeps them out on resume, and pru
   CHECK(j.at("report_images").as_int() == 1000);  // the whole test set, untouched by the choice
   const std::vector<int64_t> report_counts = ints(j.at("report").at("class_counts"));
   CHECK(std::accumulate(report_counts.begin(), report_counts.end(), int64_t{0}) == 1000);
+  // The pruned file keeps the record: pruning it again chooses on the same split.
+  CHECK(read_tensor_file(run + "/prune/pruned.rotor").header.at("trained").at("val_split") == run_json.at("val_split"));
   expect_exit("prune --model-file " + run + "/model.rotor --gamma-from val --split-seed 3", 2,
               "--split-seed applies to --gamma-from test-half");
   // The split is of this data set's training images: a data set of another size is refused.
