@@ -237,6 +237,7 @@ int cmd_prune(const Args& args) {
     planned = done + 3 * report.size;
   }
   const double gamma = choice.gamma;
+  info = fmt::format("gamma {:.4g}", gamma);
   int64_t pruned_slopes = 0;
   for (double m : magnitudes) pruned_slopes += m < gamma;
 
