@@ -24,9 +24,9 @@ struct ClassAccuracy {
       : correct(static_cast<size_t>(classes), 0), total(static_cast<size_t>(classes), 0) {}
   int64_t classes() const { return static_cast<int64_t>(total.size()); }
   int64_t count() const;
-  double accuracy() const;      // over every image; 0 when there is none
-  double of(int64_t c) const;   // of class c; 0 when it has no image
-  double loss() const;          // mean cross-entropy
+  double accuracy() const;     // over every image; 0 when there is none
+  double of(int64_t c) const;  // of class c; 0 when it has no image
+  double loss() const;         // mean cross-entropy
   // Adds a batch: logits (n, classes) row-major, labels (n).
   void add(const std::vector<float>& logits, const std::vector<int32_t>& labels);
 };

@@ -53,13 +53,15 @@ void check_output_dir(const std::string& out, bool force) {
   std::error_code ec;
   const fs::file_status st = fs::status(out, ec);
   if (!fs::exists(st)) return;
-  ROTOR_CHECK(fs::is_directory(st), "--out {} exists and is not a folder (prune writes prune.json and pruned.rotor "
-                                    "into a folder)",
+  ROTOR_CHECK(fs::is_directory(st),
+              "--out {} exists and is not a folder (prune writes prune.json and pruned.rotor "
+              "into a folder)",
               out);
   for (const char* name : {"prune.json", "pruned.rotor"}) {
     const fs::path p = fs::path(out) / name;
-    ROTOR_CHECK(force || !fs::exists(p), "{} already holds a pruning result ({} exists); choose another --out or "
-                                         "pass --force to replace it",
+    ROTOR_CHECK(force || !fs::exists(p),
+                "{} already holds a pruning result ({} exists); choose another --out or "
+                "pass --force to replace it",
                 out, p.string());
   }
 }
@@ -102,37 +104,39 @@ std::string percent(double a) { return fmt::format("{:.2f}%", 100 * a); }
 }  // namespace
 
 int cmd_prune(const Args& args) {
-  CommandLine cl("prune",
-                 "Prunes the channels whose RReLU slope has |b| < gamma. Without --gamma, gamma is the largest\n"
-                 "threshold that keeps the accuracy within --tolerance of the unpruned network's on the images of\n"
-                 "--gamma-from, and the accuracies are reported on images that played no part in the choice.",
-                 {
-                     {"model-file", "FILE", "a trained RReLU model file", ""},
-                     {"data", "SPEC", "the data set (as for rotor train)", "the model's training data, recorded in "
-                                                                            "its file; else fashion-mnist"},
-                     {"gamma", "X", "use this threshold instead of choosing one (the report uses the whole test set)",
-                      ""},
-                     {"gamma-from", "val|test-half",
-                      "choose gamma on the run's validation split (rotor train --val-split) and report on the whole "
-                      "test set, or on a stratified half of the test set and report on the other half",
-                      "val when the model's run held one out, else test-half"},
-                     {"split-seed", "N", "seed of the test-half draw", "1"},
-                     {"tolerance", "X", "accuracy the choice may lose on the choosing images (0.002 = 0.2 points)",
-                      "0"},
-                     {"out", "DIR", "where prune.json and pruned.rotor go", "<model file's folder>/prune"},
-                     {"force", "", "replace an earlier prune.json and pruned.rotor in --out", ""},
-                     {"batch", "N", "evaluation batch size", "1000"},
-                     device_flag(),
-                     threads_flag(),
-                 });
+  CommandLine cl(
+      "prune",
+      "Prunes the channels whose RReLU slope has |b| < gamma. Without --gamma, gamma is the largest\n"
+      "threshold that keeps the accuracy within --tolerance of the unpruned network's on the images of\n"
+      "--gamma-from, and the accuracies are reported on images that played no part in the choice.",
+      {
+          {"model-file", "FILE", "a trained RReLU model file", ""},
+          {"data", "SPEC", "the data set (as for rotor train)",
+           "the model's training data, recorded in "
+           "its file; else fashion-mnist"},
+          {"gamma", "X", "use this threshold instead of choosing one (the report uses the whole test set)", ""},
+          {"gamma-from", "val|test-half",
+           "choose gamma on the run's validation split (rotor train --val-split) and report on the whole "
+           "test set, or on a stratified half of the test set and report on the other half",
+           "val when the model's run held one out, else test-half"},
+          {"split-seed", "N", "seed of the test-half draw", "1"},
+          {"tolerance", "X", "accuracy the choice may lose on the choosing images (0.002 = 0.2 points)", "0"},
+          {"out", "DIR", "where prune.json and pruned.rotor go", "<model file's folder>/prune"},
+          {"force", "", "replace an earlier prune.json and pruned.rotor in --out", ""},
+          {"batch", "N", "evaluation batch size", "1000"},
+          device_flag(),
+          threads_flag(),
+      });
   if (!parse_or_help(cl, args)) return 0;
   const std::string path = cl.required("model-file");
   const bool given = cl.has("gamma");
-  ROTOR_USAGE_CHECK(!given || !cl.has("gamma-from"), "--gamma and --gamma-from exclude each other (a given gamma "
-                                                     "is not chosen on any images)");
+  ROTOR_USAGE_CHECK(!given || !cl.has("gamma-from"),
+                    "--gamma and --gamma-from exclude each other (a given gamma "
+                    "is not chosen on any images)");
   ROTOR_USAGE_CHECK(!given || !cl.has("tolerance"), "--tolerance applies to choosing gamma, not to a given --gamma");
-  ROTOR_USAGE_CHECK(!given || !cl.has("split-seed"), "--split-seed applies to choosing gamma on a test half, not "
-                                                     "to a given --gamma");
+  ROTOR_USAGE_CHECK(!given || !cl.has("split-seed"),
+                    "--split-seed applies to choosing gamma on a test half, not "
+                    "to a given --gamma");
   const std::string gamma_from_flag = cl.text("gamma-from");
   ROTOR_USAGE_CHECK(gamma_from_flag.empty() || gamma_from_flag == "val" || gamma_from_flag == "test-half",
                     "--gamma-from: expected val or test-half, got '{}'", gamma_from_flag);
@@ -163,8 +167,10 @@ int cmd_prune(const Args& args) {
               cl.text("gamma"), path, magnitudes.back(), magnitudes.back());
 
   PruneSets sets;
-  sets.gamma_from = given ? "given" : !gamma_from_flag.empty() ? gamma_from_flag : prov.val.enabled() ? "val"
-                                                                                                         : "test-half";
+  sets.gamma_from = given                      ? "given"
+                    : !gamma_from_flag.empty() ? gamma_from_flag
+                    : prov.val.enabled()       ? "val"
+                                               : "test-half";
   ROTOR_CHECK(sets.gamma_from != "val" || prov.val.enabled(),
               "--gamma-from val: {} records no validation split (it was not trained with rotor train --val-split{}); "
               "use --gamma-from test-half",

@@ -40,8 +40,8 @@ std::string eta_text(const ProgressState& s) {
 }  // namespace
 
 std::string progress_text(const ProgressState& s) {
-  std::string line = fmt::format("{}  {:.0f}%  {}  {}", s.label, 100 * clamp01(s.fraction), format_duration(s.seconds),
-                                 eta_text(s));
+  std::string line =
+      fmt::format("{}  {:.0f}%  {}  {}", s.label, 100 * clamp01(s.fraction), format_duration(s.seconds), eta_text(s));
   if (!s.info.empty()) line += "  " + s.info;
   return line;
 }

@@ -37,9 +37,9 @@ class ProgressBar {
   struct Options {
     std::FILE* out = stdout;
     bool interactive = false;
-    int columns = 0;                    // 0: terminal_columns() at every redraw
-    double plain_every_seconds = 30;    // non-interactive: a line at most this often
-    std::function<double()> clock;      // seconds; default: a steady clock
+    int columns = 0;                  // 0: terminal_columns() at every redraw
+    double plain_every_seconds = 30;  // non-interactive: a line at most this often
+    std::function<double()> clock;    // seconds; default: a steady clock
   };
   ProgressBar();  // stdout, interactive when it is a terminal
   explicit ProgressBar(Options o);

@@ -7,8 +7,7 @@
 
 namespace rotor {
 
-IndexSplit stratified_split(const std::vector<int32_t>& labels, int64_t classes, double first_fraction,
-                            uint64_t seed) {
+IndexSplit stratified_split(const std::vector<int32_t>& labels, int64_t classes, double first_fraction, uint64_t seed) {
   ROTOR_CHECK(first_fraction >= 0 && first_fraction <= 1, "split fraction {} is not in [0, 1]", first_fraction);
   ROTOR_CHECK(classes >= 1, "cannot split a data set of {} classes", classes);
   std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));

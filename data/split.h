@@ -26,8 +26,7 @@ namespace rotor {
 struct IndexSplit {
   std::vector<int64_t> first, second;
 };
-IndexSplit stratified_split(const std::vector<int32_t>& labels, int64_t classes, double first_fraction,
-                            uint64_t seed);
+IndexSplit stratified_split(const std::vector<int32_t>& labels, int64_t classes, double first_fraction, uint64_t seed);
 
 // The images of `d` at `indices`, in that order.
 Dataset subset(const Dataset& d, const std::vector<int64_t>& indices);

@@ -12,8 +12,7 @@ using namespace rotor;
 TEST_CASE("per-class accuracy counts each class and takes the first maximum", "[class-accuracy]") {
   ClassAccuracy a(3);
   // Rows: predicted 0, 2, 1, 0 (a tie between 0 and 1 goes to 0), 2.
-  a.add({5, 1, 0, /**/ 0, 1, 2, /**/ 0, 3, 1, /**/ 4, 4, 0, /**/ 1, 1, 9},
-        {0, 2, 2, 1, 2});
+  a.add({5, 1, 0, /**/ 0, 1, 2, /**/ 0, 3, 1, /**/ 4, 4, 0, /**/ 1, 1, 9}, {0, 2, 2, 1, 2});
   CHECK(a.total == std::vector<int64_t>{1, 1, 3});
   CHECK(a.correct == std::vector<int64_t>{1, 0, 2});
   CHECK(a.count() == 5);

@@ -2,7 +2,6 @@
 // and the extra text when there is room, and off a terminal come as plain
 // lines at most every 30 seconds.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -23,8 +22,8 @@ TEST_CASE("the progress line fits every terminal width", "[progress]") {
     CHECK(line.size() <= static_cast<size_t>(std::max(columns - 1, 1)));
   }
   const std::string wide = progress_line(s, 120);
-  CHECK_THAT(wide, Catch::Contains("epoch 3/10 [=======>") && Catch::Contains(" 25%") &&
-                       Catch::Contains("ETA 3m00s") && Catch::Contains("loss 0.4312") && Catch::Contains("1m00s"));
+  CHECK_THAT(wide, Catch::Contains("epoch 3/10 [=======>") && Catch::Contains(" 25%") && Catch::Contains("ETA 3m00s") &&
+                       Catch::Contains("loss 0.4312") && Catch::Contains("1m00s"));
   // Narrow: the bar and the elapsed time go before the ETA does.
   const std::string narrow = progress_line(s, 40);
   CHECK_THAT(narrow, Catch::Contains("ETA 3m00s"));
@@ -77,7 +76,13 @@ TEST_CASE("the gamma search never makes more trials than its bound", "[progress]
     for (int i = 0; i < n; ++i) mags.push_back(static_cast<double>(rng.below(4000)) * 1e-3);
     for (double cut : {0.0, 0.3, 1.7, 3.99, 5.0}) {
       int64_t calls = 0;
-      choose_gamma(mags, [&](double g) { ++calls; return g < cut ? 1.0 : 0.0; }, 0.0);
+      choose_gamma(
+          mags,
+          [&](double g) {
+            ++calls;
+            return g < cut ? 1.0 : 0.0;
+          },
+          0.0);
       INFO(n << " slopes, accuracy falls at " << cut);
       CHECK(calls <= max_gamma_trials(mags));
     }

@@ -3,9 +3,8 @@
 // validation split, what prune.json records about both image sets, and the
 // errors: an existing result, a gamma that prunes everything, a file as
 // --out, --gamma-from val without a split, usage errors (exit 2).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <numeric>
 
@@ -28,7 +27,8 @@ std::string class_ordered_data() {
   dir = temp_dir("class-ordered");
   std::vector<size_t> order(static_cast<size_t>(full.test.size()));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return full.test.labels[a] < full.test.labels[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return full.test.labels[a] < full.test.labels[b]; });
   std::vector<uint8_t> images, labels;
   for (size_t i : order) {
     images.insert(images.end(), full.test.images.begin() + i * 784, full.test.images.begin() + (i + 1) * 784);
@@ -67,7 +67,8 @@ TEST_CASE("prune chooses gamma on a stratified test half and records both halves
   const std::string data = "mnist:" + class_ordered_data();
   const std::string run = temp_dir("prune-halves");
   rotor_ok("train" + train_flags() + " --data " + data + " --out " + run);
-  const CommandResult p = rotor_ok("prune --model-file " + run + "/model.rotor --tolerance 0.01 --device cpu --threads 1");
+  const CommandResult p =
+      rotor_ok("prune --model-file " + run + "/model.rotor --tolerance 0.01 --device cpu --threads 1");
   CHECK_THAT(p.output, Catch::Contains("half of the test set (stratified, seed 1)"));
   const Json j = read_json_file(run + "/prune/prune.json");
   CHECK(j.at("gamma_from").as_string() == "test-half");
@@ -99,7 +100,8 @@ TEST_CASE("a --val-split run holds images out, keeps them out on resume, and pru
           "[prune][cli][val-split]") {
   const std::string data = "mnist:" + class_ordered_data();
   const std::string run = temp_dir("val-run");
-  const CommandResult t = rotor_ok("train" + train_flags() + " --data " + data + " --val-split 0.2 --stop-after 1 --out " + run);
+  const CommandResult t =
+      rotor_ok("train" + train_flags() + " --data " + data + " --val-split 0.2 --stop-after 1 --out " + run);
   // The trainer gets 2400 of the 3000 training images.
   CHECK_THAT(t.output, Catch::Contains("(2400 train / 1000 test images)"));
   const Json run_json = read_json_file(run + "/run.json");
@@ -114,7 +116,8 @@ TEST_CASE("a --val-split run holds images out, keeps them out on resume, and pru
   const TensorFile model = read_tensor_file(run + "/model.rotor");
   CHECK(model.header.at("trained").at("val_split") == run_json.at("val_split"));
 
-  const CommandResult p = rotor_ok("prune --model-file " + run + "/model.rotor --tolerance 0.01 --device cpu --threads 1");
+  const CommandResult p =
+      rotor_ok("prune --model-file " + run + "/model.rotor --tolerance 0.01 --device cpu --threads 1");
   CHECK_THAT(p.output, Catch::Contains("the run's validation split (0.2 of the training images, seed 1)"));
   const Json j = read_json_file(run + "/prune/prune.json");
   CHECK(j.at("gamma_from").as_string() == "val");

@@ -1,9 +1,8 @@
 // Stratified, seeded splits (data/split.h): per-class balance, determinism,
 // disjoint parts that cover the set, and the validation split a training run
 // holds out (never part of what it trains on).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <set>
 
 #include "data/split.h"
@@ -16,8 +15,8 @@ namespace {
 // Labels in class order, as an image folder loads them: class c has counts[c] images.
 std::vector<int32_t> labels_in_class_order(const std::vector<int64_t>& counts) {
   std::vector<int32_t> labels;
-  for (size_t c = 0; c < counts.size(); ++c) labels.insert(labels.end(), static_cast<size_t>(counts[c]),
-                                                           static_cast<int32_t>(c));
+  for (size_t c = 0; c < counts.size(); ++c)
+    labels.insert(labels.end(), static_cast<size_t>(counts[c]), static_cast<int32_t>(c));
   return labels;
 }
 
