@@ -17,7 +17,7 @@ CommandLine::CommandLine(std::string command, std::string summary, std::vector<F
 const FlagDef& CommandLine::def(const std::string& name) const {
   for (const FlagDef& d : defs_)
     if (d.name == name) return d;
-  fail("unknown flag --{} (see rotor {} --help)", name, command_);
+  usage_fail("unknown flag --{} (see rotor {} --help)", name, command_);
 }
 
 void CommandLine::parse(const std::vector<std::string>& args) {
@@ -27,7 +27,7 @@ void CommandLine::parse(const std::vector<std::string>& args) {
       help_ = true;
       continue;
     }
-    ROTOR_CHECK(a.size() > 2 && a.compare(0, 2, "--") == 0, "unexpected argument '{}' (flags start with --)", a);
+    ROTOR_USAGE_CHECK(a.size() > 2 && a.compare(0, 2, "--") == 0, "unexpected argument '{}' (flags start with --)", a);
     std::string name = a.substr(2), value;
     const size_t eq = name.find('=');
     const bool inline_value = eq != std::string::npos;
@@ -36,15 +36,15 @@ void CommandLine::parse(const std::vector<std::string>& args) {
       name = name.substr(0, eq);
     }
     const FlagDef& d = def(name);
-    ROTOR_CHECK(!values_.count(name), "--{} is given twice", name);
+    ROTOR_USAGE_CHECK(!values_.count(name), "--{} is given twice", name);
     if (d.value_name.empty()) {
-      ROTOR_CHECK(!inline_value, "--{} is a switch and takes no value", name);
+      ROTOR_USAGE_CHECK(!inline_value, "--{} is a switch and takes no value", name);
     } else if (!inline_value) {
-      ROTOR_CHECK(i + 1 < args.size() && args[i + 1].compare(0, 2, "--") != 0, "--{} needs a value ({})", name,
+      ROTOR_USAGE_CHECK(i + 1 < args.size() && args[i + 1].compare(0, 2, "--") != 0, "--{} needs a value ({})", name,
                   d.value_name);
       value = args[++i];
     }
-    ROTOR_CHECK(d.value_name.empty() || !value.empty(), "--{} needs a value ({})", name, d.value_name);
+    ROTOR_USAGE_CHECK(d.value_name.empty() || !value.empty(), "--{} needs a value ({})", name, d.value_name);
     values_[name] = value;
   }
 }
@@ -66,6 +66,11 @@ bool CommandLine::has(const std::string& name) const {
   return values_.count(name) > 0;
 }
 
+std::string CommandLine::required(const std::string& name) const {
+  ROTOR_USAGE_CHECK(has(name), "--{} is required (see rotor {} --help)", name, command_);
+  return values_.at(name);
+}
+
 std::string CommandLine::text(const std::string& name, const std::string& fallback) const {
   def(name);
   const auto it = values_.find(name);
@@ -77,8 +82,8 @@ int64_t CommandLine::integer(const std::string& name, int64_t fallback, int64_t 
   const std::string& s = values_.at(name);
   int64_t v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  ROTOR_CHECK(ec == std::errc() && end == s.data() + s.size(), "--{} expects an integer, got '{}'", name, s);
-  ROTOR_CHECK(v >= min && v <= max, "--{} must be between {} and {}, got {}", name, min, max, v);
+  ROTOR_USAGE_CHECK(ec == std::errc() && end == s.data() + s.size(), "--{} expects an integer, got '{}'", name, s);
+  ROTOR_USAGE_CHECK(v >= min && v <= max, "--{} must be between {} and {}, got {}", name, min, max, v);
   return v;
 }
 
@@ -87,8 +92,8 @@ double CommandLine::number(const std::string& name, double fallback, double min,
   const std::string& s = values_.at(name);
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
-  ROTOR_CHECK(end == s.c_str() + s.size() && std::isfinite(v), "--{} expects a number, got '{}'", name, s);
-  ROTOR_CHECK(v >= min && v <= max, "--{} must be between {} and {}, got {}", name, min, max, s);
+  ROTOR_USAGE_CHECK(end == s.c_str() + s.size() && std::isfinite(v), "--{} expects a number, got '{}'", name, s);
+  ROTOR_USAGE_CHECK(v >= min && v <= max, "--{} must be between {} and {}, got {}", name, min, max, s);
   return v;
 }
 

@@ -3,6 +3,7 @@
 // from DIR/checkpoint.rotor so that its metrics equal an uninterrupted run's.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -146,10 +147,17 @@ int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& train
   const std::string checkpoint = o.out + "/checkpoint.rotor";
   ProgressBar bar;
   EpochResult last;
+  const int64_t first = trainer.epochs_done();  // the bar's ETA is for the epochs this process trains
+  const auto run_start = std::chrono::steady_clock::now();
   while (trainer.epochs_done() < stop) {
     const std::string label = fmt::format("epoch {}/{}", trainer.epochs_done() + 1, o.settings.epochs);
-    last = trainer.train_epoch(
-        [&](int64_t step, int64_t steps, double seconds) { bar.update(label, step, steps, seconds); });
+    last = trainer.train_epoch([&](int64_t step, int64_t steps, double, const std::function<double()>& loss) {
+      if (!bar.due()) return;
+      const double done = static_cast<double>((trainer.epochs_done() - first) * steps + step);
+      bar.show({label, done / static_cast<double>((stop - first) * steps),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(),
+                fmt::format("loss {:.4f}", loss())});
+    });
     bar.clear();
     fmt::print("epoch {:>3}/{}  loss {:.4f}  train {:6.2f}%  test {:6.2f}%  lr {:.3g}  {} ({:.0f} img/s)\n", last.epoch,
                o.settings.epochs, last.train_loss, 100 * last.train_accuracy, 100 * last.test.accuracy, last.lr,
@@ -198,7 +206,7 @@ int new_run(const CommandLine& cl) {
   const Device device = resolve_device(o.device);
   prepare_run_dir(o.out, cl.on("force"));
   const std::optional<InitFile> init = read_init_file(o);
-  const DataSplit data = load_data(o.data, o.threads);
+  const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
   adapt_to_data(o, data);
   if (init) adopt_init_architecture(o, cl, *init);
 
@@ -220,7 +228,7 @@ int new_run(const CommandLine& cl) {
 int resume_run(const CommandLine& cl) {
   for (const char* fixed : {"model", "act", "data", "batch", "opt", "lr", "momentum", "nesterov", "wd", "slope-wd",
                             "schedule", "milestones", "warmup", "dropout", "augment", "init", "train", "seed",
-                            "checkpoint-every", "out", "force"})
+                            "checkpoint-every", "out", "force", "val-split", "split-seed"})
     ROTOR_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device "
                                 "and --threads may be)",
                 fixed);
@@ -237,7 +245,7 @@ int resume_run(const CommandLine& cl) {
   if (cl.has("device")) o.device = cl.text("device");
   if (cl.has("threads")) o.threads = static_cast<int>(cl.integer("threads", 0, 1, 1024));
   const Device device = resolve_device(o.device);
-  const DataSplit data = load_data(o.data, o.threads);
+  const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
 
   Context ctx = make_context(device, o.threads, o.settings.seed);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);

@@ -60,4 +60,15 @@ GammaChoice choose_gamma(std::vector<double> magnitudes, const std::function<dou
   return c;
 }
 
+int64_t max_gamma_trials(std::vector<double> magnitudes, int coarse_points) {
+  std::sort(magnitudes.begin(), magnitudes.end());
+  const int64_t last = std::unique(magnitudes.begin(), magnitudes.end()) - magnitudes.begin() - 1;
+  if (last <= 0) return 1;
+  const int64_t points = std::min<int64_t>(coarse_points, last);
+  const int64_t widest = (last + points - 1) / points;  // coarse candidates are at most this far apart
+  int64_t bisections = 0;
+  while ((int64_t{1} << bisections) < widest) ++bisections;
+  return 1 + points + bisections;
+}
+
 }  // namespace rotor

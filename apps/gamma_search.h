@@ -33,4 +33,9 @@ struct GammaChoice {
 GammaChoice choose_gamma(std::vector<double> magnitudes, const std::function<double(double gamma)>& accuracy,
                          double tolerance, int coarse_points = 32);
 
+// The most accuracy() calls choose_gamma makes for `magnitudes` (fewer when
+// candidates repeat): the base, the coarse pass, and a bisection over at most
+// one coarse interval. For a progress bar's whole-run ETA.
+int64_t max_gamma_trials(std::vector<double> magnitudes, int coarse_points = 32);
+
 }  // namespace rotor

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "apps/cli.h"
 #include "apps/commands.h"
 #include "engine/error.h"
 
@@ -47,6 +48,9 @@ int main(int argc, char** argv) {
     if (command == "export") return rotor::cmd_export(args);
     fmt::print(stderr, "rotor: unknown command '{}' (expected train, eval, prune, info or report; see rotor --help)\n",
                command);
+    return 2;
+  } catch (const rotor::UsageError& e) {
+    fmt::print(stderr, "rotor {}: error: {}\n", command, e.what());
     return 2;
   } catch (const rotor::Error& e) {
     fmt::print(stderr, "rotor {}: error: {}\n", command, e.what());

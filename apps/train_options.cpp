@@ -32,6 +32,8 @@ CommandLine train_command_line() {
           {"act", "relu|rrelu", "activation after each batch norm", "rrelu"},
           {"data", "SPEC", "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, svhn:DIR, folder:DIR",
            "fashion-mnist"},
+          {"val-split", "FRACTION", "hold out this share of the training images (stratified) for rotor prune", "0"},
+          {"split-seed", "N", "seed of the --val-split draw", "1"},
           {"epochs", "N", "epochs in the run (with --resume: train up to N epochs in all)", "10"},
           {"batch", "N", "minibatch size", "128"},
           {"opt", "sgd|adam", "optimizer", "sgd"},
@@ -84,6 +86,9 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   o.spec.act = parse_activation(cl.text("act", "rrelu"));
   o.spec.dropout = cl.number("dropout", 0, 0, 0.99);
   o.data = cl.text("data", "fashion-mnist");
+  o.val.fraction = cl.number("val-split", 0, 0, 0.9);
+  o.val.seed = static_cast<uint64_t>(cl.integer("split-seed", 1, 0, INT64_MAX));
+  ROTOR_USAGE_CHECK(o.val.enabled() || !cl.has("split-seed"), "--split-seed needs --val-split");
   TrainSettings& s = o.settings;
   s.epochs = cl.integer("epochs", 10, 1, 100000);
   s.batch = cl.integer("batch", 128, 2, 1 << 20);
@@ -125,6 +130,7 @@ Json TrainOptions::to_json() const {
   Json j = Json::object();
   j.set("model", spec.to_json());
   j.set("data", data);
+  if (val.enabled()) j.set("val_split", val.to_json());
   j.set("epochs", s.epochs);
   j.set("batch", s.batch);
   j.set("eval_batch", s.eval_batch);
@@ -162,6 +168,7 @@ TrainOptions TrainOptions::from_json(const Json& j) {
   TrainSettings& s = o.settings;
   o.spec = ModelSpec::from_json(j.at("model"));
   o.data = j.at("data").as_string("data");
+  if (const Json* v = j.find("val_split")) o.val = ValidationSplit::from_json(*v);
   s.epochs = j.at("epochs").as_int("epochs");
   s.batch = j.at("batch").as_int("batch");
   s.eval_batch = j.at("eval_batch").as_int("eval_batch");

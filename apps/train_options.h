@@ -7,6 +7,7 @@
 
 #include "apps/cli.h"
 #include "apps/trainer.h"
+#include "data/split.h"
 #include "engine/json.h"
 #include "models/model.h"
 
@@ -21,6 +22,7 @@ TrainWhat parse_train_what(const std::string& s);
 struct TrainOptions {
   ModelSpec spec;          // geometry, classes and normalisation filled in from the data
   std::string data = "fashion-mnist";
+  ValidationSplit val;  // training images held out (--val-split), never trained on
   TrainSettings settings;
   std::string init = "type1";  // type1 | type2:MODEL_FILE
   TrainWhat train = TrainWhat::all;

@@ -158,7 +158,9 @@ EpochResult Trainer::train_epoch(const Progress& progress) {
     optimizer_.step(lr);
     tally.add(ctx_, loss->value, logits->value, y);
     seen += end - begin;
-    if (progress) progress(s + 1, steps, seconds_since(t0));
+    if (progress)
+      progress(s + 1, steps, seconds_since(t0),
+               [&] { return host_values(ctx_, tally.loss_sum)[0] / static_cast<double>(seen); });
   }
   ctx_.synchronize();
   EpochResult r;

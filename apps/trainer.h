@@ -69,8 +69,11 @@ class Trainer {
  public:
   Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings);
 
-  // step (1-based) of steps, seconds since the epoch started, running mean loss
-  using Progress = std::function<void(int64_t step, int64_t steps, double seconds)>;
+  // step (1-based) of steps, seconds since the epoch started, and the
+  // epoch's running mean loss (read from the device when called, so a caller
+  // that draws only now and then does not synchronise every step).
+  using Progress =
+      std::function<void(int64_t step, int64_t steps, double seconds, const std::function<double()>& running_loss)>;
   // Trains epoch epochs_done()+1 and evaluates on the test set.
   EpochResult train_epoch(const Progress& progress = {});
 
