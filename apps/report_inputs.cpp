@@ -30,6 +30,14 @@ std::string short_data(const std::string& spec) {
   return spec.substr(0, colon + 1) + std::filesystem::path(dir).filename().string();
 }
 
+// prune.json writes numbers with 9 significant digits: enough to name the
+// float slope magnitude a gamma equals, but read back as a double it may lie
+// just above that magnitude, and |b| < gamma would then prune one slope more
+// than rotor prune did. Rounding to float recovers the magnitude exactly.
+// (A gamma given to prune by hand is no magnitude; rounding it changes the
+// pruned set only if a slope equals that float exactly.)
+double slope_threshold(double gamma) { return static_cast<double>(static_cast<float>(gamma)); }
+
 }  // namespace
 
 ModelProvenance read_provenance(const Json& header) {
@@ -37,7 +45,7 @@ ModelProvenance read_provenance(const Json& header) {
   read_training(header, p);
   if (const Json* from = header.find("pruned_from"); from && from->is_string()) {
     p.pruned_from = from->as_string();
-    if (const Json* g = header.find("gamma"); g && g->is_number()) p.pruned_gamma = g->as_number();
+    if (const Json* g = header.find("gamma"); g && g->is_number()) p.pruned_gamma = slope_threshold(g->as_number());
     // The original's header says how it was trained; it may have moved away
     // since, and then the caption says "unknown" rather than failing.
     if (p.data.empty() && std::filesystem::exists(p.pruned_from)) {
@@ -93,14 +101,14 @@ PruneSweep read_prune_json(const std::string& path) {
   s.path = path;
   try {
     s.model_file = j.at("model_file").as_string("model_file");
-    s.gamma = j.at("gamma").as_number("gamma");
+    s.gamma = slope_threshold(j.at("gamma").as_number("gamma"));
     if (const Json* pruned = j.find("pruned_model")) s.pruned_model = pruned->as_string("pruned_model");
     s.chosen = j.at("gamma_chosen").as_bool("gamma_chosen");
     if (s.chosen) {
       s.tolerance = j.at("tolerance").as_number("tolerance");
       s.base_accuracy = j.at("acc_choose_before").as_number("acc_choose_before");
       for (const Json& t : j.at("trials").as_array("trials"))
-        s.trials.push_back({t.at("gamma").as_number("trials[].gamma"), t.at("pruned").as_int("trials[].pruned"),
+        s.trials.push_back({slope_threshold(t.at("gamma").as_number("trials[].gamma")), t.at("pruned").as_int("trials[].pruned"),
                             t.at("acc").as_number("trials[].acc")});
     }
   } catch (const Error& e) {
