@@ -148,6 +148,7 @@ int cmd_report(const Args& args) {
   if (!metrics_path.empty()) metrics = read_metrics(metrics_path);
 
   const std::vector<float> trained = all_slopes(ctx, *model);
+  caption.has_slopes = !trained.empty();
   std::vector<float> initial;
   std::string initial_path = cl.text("initial", "");
   if (initial_path.empty() && fs::exists(folder / "initial.rotor") && fs::path(path).filename() != "initial.rotor" &&

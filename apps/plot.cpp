@@ -30,12 +30,12 @@ namespace {
 constexpr const char* gamma_utf8 = "\xCE\xB3";
 constexpr int gamma_advance = 7;  // like stb_easy_font's "x": 5 columns and a gap
 constexpr std::array<const char*, 7> gamma_rows = {
-    "X...X",  // row 2
-    "X...X",  //
-    ".X.X.",  //
-    "..X..",  // the tail crosses the baseline (row 7) into a small loop
+    "X...X",  // row 2: two arms open upwards (x-height: rows 2..6)
     ".X.X.",  //
     ".X.X.",  //
+    "..X..",  // ... meet
+    "..X..",  // row 6: the stem down to the baseline
+    ".X.X.",  // row 7: a small loop below it, where "y" has its tail
     "..X..",  // row 8
 };
 
@@ -205,31 +205,45 @@ double Axis::map(double v) const {
   return p0 + (v - lo) / (hi - lo) * (p1 - p0);
 }
 
-std::vector<double> Axis::ticks() const {
+// The 1-2-5 values of each decade between lo and hi (tolerating rounding).
+static std::vector<double> log_steps(double lo, double hi, std::initializer_list<int> mantissas) {
   std::vector<double> out;
+  for (int k = static_cast<int>(std::floor(std::log10(lo))) - 1; k <= static_cast<int>(std::ceil(std::log10(hi))); ++k)
+    for (int m : mantissas) {
+      const double v = m * std::pow(10.0, k);
+      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push_back(v);
+    }
+  return out;
+}
+
+// Up to three decades get ticks at 1, 2 and 5; wider axes at every decade
+// (or every few).
+static bool log_ticks_125(const Axis& a) { return std::log10(a.hi / a.lo) <= 3 + 1e-9; }
+
+std::vector<double> Axis::ticks() const {
   if (log) {
-    const int a = static_cast<int>(std::lround(std::log10(lo))), b = static_cast<int>(std::lround(std::log10(hi)));
-    const int every = std::max(1, (b - a + 7) / 8);  // at most ~8 labelled decades
-    for (int k = a; k <= b; k += every) out.push_back(std::pow(10.0, k));
+    if (log_ticks_125(*this)) return log_steps(lo, hi, {1, 2, 5});
+    std::vector<double> decades = log_steps(lo, hi, {1}), out;
+    const size_t every = std::max<size_t>(1, (decades.size() + 7) / 8);  // at most ~8 labels
+    for (size_t i = 0; i < decades.size(); i += every) out.push_back(decades[i]);
     return out;
   }
+  std::vector<double> out;
   const double step = linear_step(*this);
   for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push_back(v);
   return out;
 }
 
 std::vector<double> Axis::minor_ticks() const {
-  std::vector<double> out;
-  if (!log) return out;
-  for (double d = lo; d < hi * (1 - 1e-9); d *= 10)
-    for (int m = 2; m <= 9; ++m) out.push_back(d * m);
-  return out;
+  if (!log) return {};
+  return log_steps(lo, hi, {1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
 std::string Axis::label(double v) const {
   if (log) {
-    const int k = static_cast<int>(std::lround(std::log10(v)));
-    return k >= -3 && k <= 3 ? fmt::format("{:g}", std::pow(10.0, k)) : fmt::format("1e{}", k);
+    const int k = static_cast<int>(std::floor(std::log10(v) + 1e-9));
+    const long m = std::lround(v / std::pow(10.0, k));
+    return k >= -3 && k <= 3 ? fmt::format("{:g}", m * std::pow(10.0, k)) : fmt::format("{}e{}", m, k);
   }
   const double step = linear_step(*this);
   if (std::fabs(v) < step * 1e-9) return "0";
@@ -253,12 +267,18 @@ Axis linear_axis(double lo, double hi, bool from_zero) {
 
 Axis log_axis(double lo, double hi) {
   ROTOR_CHECK(lo > 0 && hi > 0, "log axis over [{}, {}]", lo, hi);
-  double a = std::floor(std::log10(lo)), b = std::ceil(std::log10(hi));
-  if (b <= a) b = a + 1;
   Axis axis;
   axis.log = true;
-  axis.lo = std::pow(10.0, a);
-  axis.hi = std::pow(10.0, b);
+  // Out to the nearest 1, 2 or 5 times a power of ten on each side.
+  const double d_lo = std::pow(10.0, std::floor(std::log10(lo)));
+  axis.lo = d_lo;
+  for (double m : {2.0, 5.0})
+    if (m * d_lo <= lo * (1 + 1e-12)) axis.lo = m * d_lo;
+  const double d_hi = std::pow(10.0, std::floor(std::log10(hi)));
+  axis.hi = 10 * d_hi;
+  for (double m : {5.0, 2.0, 1.0})
+    if (m * d_hi >= hi * (1 - 1e-12)) axis.hi = m * d_hi;
+  if (axis.hi <= axis.lo * (1 + 1e-9)) axis.hi = axis.lo == d_lo ? 2 * d_lo : axis.lo == 2 * d_lo ? 5 * d_lo : 10 * d_lo;
   return axis;
 }
 
@@ -304,9 +324,9 @@ void draw_legend(Painter& p, double right, double top, const std::vector<LegendE
   for (const LegendEntry& e : entries) {
     if (e.kind == LegendEntry::Kind::box)
       p.rect(left + 8, y + 1, left + 30, y + 15, e.color, e.alpha, "legend-swatch");
-    else
+    else if (e.kind != LegendEntry::Kind::text)
       p.line(left + 8, y + 8, left + 30, y + 8, e.color, e.width, e.kind == LegendEntry::Kind::dashed, "legend-swatch");
-    p.text(left + 38, y + 1, e.label, {0, 0, 0});
+    p.text(left + 38, y + 1, e.label, e.kind == LegendEntry::Kind::text ? e.color : Rgb{0, 0, 0});
     y += row;
   }
 }

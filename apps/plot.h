@@ -73,20 +73,21 @@ Rgb over(Rgb under, Rgb fill, double alpha);
 
 // Maps data values to pixels along one direction (linear or log10).
 struct Axis {
-  double lo = 0, hi = 1;  // data range; a log axis spans whole decades
+  double lo = 0, hi = 1;  // data range; a log axis starts and ends at 1, 2 or 5 times a power of ten
   double p0 = 0, p1 = 1;  // pixels of lo and hi
   bool log = false;
   bool integer = false;  // ticks on whole numbers only (epochs)
 
   double map(double v) const;
   std::vector<double> ticks() const;        // labelled ticks
-  std::vector<double> minor_ticks() const;  // log axes: 2..9 of each decade
+  std::vector<double> minor_ticks() const;  // log axes: 1..9 times each power of ten
   std::string label(double v) const;
 };
 
 // A linear axis over [lo, hi] widened to round tick values (from_zero: starts at 0).
 Axis linear_axis(double lo, double hi, bool from_zero = false);
-// A log10 axis over the decades enclosing [lo, hi] (both > 0).
+// A log10 axis over [lo, hi] (both > 0) widened to 1, 2 or 5 times a power
+// of ten: slopes between 0.7 and 1.4 get 0.5 to 2, not 0.1 to 10.
 Axis log_axis(double lo, double hi);
 
 // One plotting area and its axes; draw_axes sets x.p0/p1 and y.p0/p1 from the box.
@@ -101,7 +102,7 @@ void draw_axes(Painter& p, const Panel& panel, bool x_tick_labels = true);
 struct LegendEntry {
   std::string label;
   Rgb color;
-  enum class Kind { box, line, dashed } kind = Kind::box;
+  enum class Kind { box, line, dashed, text } kind = Kind::box;  // text: no swatch, a line of words
   double alpha = 1;
   double width = 2;  // of a line
 };

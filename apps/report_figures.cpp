@@ -108,7 +108,8 @@ void draw_slope_histogram(Painter& p, const SlopeBins& b, const std::string& arc
   draw_axes(p, panel);
 
   // Both sets translucent, initial under trained: where they overlap the
-  // colour is a third one, which the legend names ("both").
+  // colour is a third one, which the legend names ("both"); an opaque
+  // outline in each set's colour keeps its shape traceable through it.
   auto bars = [&](const std::vector<double>& counts, Rgb color, const std::string& role) {
     for (size_t i = 0; i < counts.size(); ++i)
       if (counts[i] > 0)
@@ -125,6 +126,18 @@ void draw_slope_histogram(Painter& p, const SlopeBins& b, const std::string& arc
   bool overlap = false;
   for (size_t i = 0; i < b.initial.size(); ++i) overlap = overlap || (b.initial[i] > 0 && b.trained[i] > 0);
   if (overlap) legend.push_back({"both (bars overlap)", over(over(white, orange, bar_alpha), blue, bar_alpha)});
+  auto outline = [&](const std::vector<double>& counts, Rgb color, const std::string& role) {
+    std::vector<Point> pts = {{panel.x.map(b.edges.front()), panel.bottom}};
+    for (size_t i = 0; i < counts.size(); ++i) {
+      const double y = panel.y.map(counts[i]);
+      pts.push_back({panel.x.map(b.edges[i]), y});
+      pts.push_back({panel.x.map(b.edges[i + 1]), y});
+    }
+    pts.push_back({panel.x.map(b.edges.back()), panel.bottom});
+    p.polyline(pts, color, 1.5, role);
+  };
+  if (!b.initial.empty()) outline(b.initial, orange, "outline-initial");
+  outline(b.trained, blue, "outline-trained");
   if (b.gamma) {
     gamma_line(p, panel, *b.gamma);
     gamma_notes(p, panel, *b.gamma, panel.top + 8,
@@ -132,10 +145,12 @@ void draw_slope_histogram(Painter& p, const SlopeBins& b, const std::string& arc
                  fmt::format("{} of {} pruned ({})", b.pruned, b.count, percent(b.count ? double(b.pruned) / b.count : 0))});
     legend.push_back({"\xCE\xB3: |b| < \xCE\xB3 is pruned", gamma_color, LegendEntry::Kind::dashed});
   }
-  // In the top corner whose bars are lower, so the legend hides none.
+  // Top right unless the bars under it reach it or the gamma line crosses
+  // it; then top left if that is clear; else the corner with lower bars.
   double widest = 0;
   for (const LegendEntry& e : legend) widest = std::max(widest, text_width(e.label));
-  const double legend_width = widest + 48;
+  const double legend_width = widest + 48, legend_top = panel.top + 60;
+  const double legend_bottom = legend_top + 10 + 22 * static_cast<double>(legend.size());
   auto tallest_under = [&](double x0, double x1) {
     double tallest = 0;
     for (const std::vector<double>* s : {&b.trained, &b.initial})
@@ -143,9 +158,16 @@ void draw_slope_histogram(Painter& p, const SlopeBins& b, const std::string& arc
         if (panel.x.map(b.edges[i + 1]) > x0 && panel.x.map(b.edges[i]) < x1) tallest = std::max(tallest, (*s)[i]);
     return tallest;
   };
-  const bool left = tallest_under(panel.left + 10, panel.left + 10 + legend_width) <
-                    tallest_under(panel.right - 10 - legend_width, panel.right - 10);
-  draw_legend(p, left ? panel.left + 10 + legend_width : panel.right - 10, panel.top + 60, legend);
+  auto clear = [&](double x0, double x1) {
+    const bool crossed = b.gamma && panel.x.map(*b.gamma) > x0 - 8 && panel.x.map(*b.gamma) < x1 + 8;
+    return !crossed && panel.y.map(tallest_under(x0, x1)) > legend_bottom + 4;
+  };
+  const double right_x0 = panel.right - 10 - legend_width, left_x1 = panel.left + 10 + legend_width;
+  bool left = false;
+  if (!clear(right_x0, panel.right - 10))
+    left = clear(panel.left + 10, left_x1) ||
+           tallest_under(panel.left + 10, left_x1) < tallest_under(right_x0, panel.right - 10);
+  draw_legend(p, left ? left_x1 : panel.right - 10, legend_top, legend);
 }
 
 // ---- gamma curve -------------------------------------------------------------
@@ -200,10 +222,6 @@ void draw_gamma_curve(Painter& p, const GammaCurve& c, const FigureCaption& capt
   const GammaPoint* at = &c.points.front();
   for (const GammaPoint& q : c.points)
     if (q.gamma <= c.chosen) at = &q;
-  // The notes go where the kept-cost curve, falling from the top left, is not.
-  gamma_notes(p, cost, c.chosen, cost.top + 8,
-              {fmt::format("\xCE\xB3 = {:.4g}", c.chosen), fmt::format("pruned {} of {}", at->pruned, c.slopes),
-               fmt::format("accuracy {}", percent(at->accuracy)), fmt::format("FLOPs kept {}", percent(at->flops_kept))});
   // Accuracy holds at small gamma and falls at large: the bottom left is free.
   double widest = 0;
   for (const char* s : {"accuracy at \xCE\xB3 (rotor prune's sweep)", "unpruned 100.0% - tolerance 0.0001"})
@@ -213,8 +231,18 @@ void draw_gamma_curve(Painter& p, const GammaCurve& c, const FigureCaption& capt
                {fmt::format("unpruned {} - tolerance {:g}", percent(c.base_accuracy), c.tolerance), grey,
                 LegendEntry::Kind::dashed},
                {"chosen \xCE\xB3", gamma_color, LegendEntry::Kind::dashed}});
-  draw_legend(p, cost.left + 250, cost.bottom - 56,
-              {{"FLOPs kept", orange, LegendEntry::Kind::line, 1, 6}, {"parameters kept", green, LegendEntry::Kind::line}});
+  // The kept cost falls from the top left: the bottom left is free for the
+  // legend, which also says what the chosen gamma keeps.
+  const std::vector<LegendEntry> kept = {
+      {fmt::format("chosen \xCE\xB3 = {:.4g}: {} of {} pruned", c.chosen, at->pruned, c.slopes), gamma_color,
+       LegendEntry::Kind::dashed},
+      {fmt::format("accuracy {}, FLOPs kept {}", percent(at->accuracy), percent(at->flops_kept)), gamma_color,
+       LegendEntry::Kind::text},
+      {"FLOPs kept", orange, LegendEntry::Kind::line, 1, 6},
+      {"parameters kept", green, LegendEntry::Kind::line}};
+  double kept_width = 0;
+  for (const LegendEntry& e : kept) kept_width = std::max(kept_width, text_width(e.label));
+  draw_legend(p, cost.left + 58 + kept_width, cost.bottom - 100, kept);
 }
 
 // ---- training curves ---------------------------------------------------------
@@ -304,7 +332,9 @@ void draw_filter_paths(Painter& p, const std::vector<double>& dist, size_t block
   panel.right = slope_plot_right;
   panel.top = slope_plot_top;
   panel.bottom = slope_plot_bottom;
-  panel.x = linear_axis(edges.front(), edges.back());
+  panel.x.lo = edges.front();  // exactly the bins: rounding out to ticks would add an empty negative range
+  panel.x.hi = edges.back();
+  panel.x.integer = true;
   panel.y = linear_axis(0, top * 1.1, true);
   panel.place();
   panel.x_label = width > 1 ? fmt::format("filters along a path (bins of {})", width) : "filters along a path";

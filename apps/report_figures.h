@@ -31,13 +31,14 @@ namespace rotor {
 
 constexpr int slope_figure_width = 900, slope_figure_height = 600;
 constexpr double slope_plot_left = 100, slope_plot_right = 870, slope_plot_top = 80, slope_plot_bottom = 525;
-// The axis spans whole decades around the nonzero |b| of both sets (and
-// gamma), at most this many decades below the largest |b|; smaller ones
-// (and zeros) are counted in the first bin.
+// The axis spans the nonzero |b| of both sets (and gamma), widened to 1, 2
+// or 5 times a power of ten (log_axis), and reaches at most this many
+// decades below the largest |b|; smaller ones (and zeros) are counted in the
+// first bin.
 constexpr double slope_decades_max = 6;
 
 struct SlopeBins {
-  Axis x;                                 // |b|, log10, whole decades
+  Axis x;                                 // |b|, log10 (log_axis)
   std::vector<double> edges;              // bins + 1, equal steps of log10|b|
   std::vector<double> trained, initial;   // counts per bin; initial empty without an initial model
   int64_t trained_below = 0;              // trained |b| < x.lo (zeros included), counted in bin 0

@@ -63,7 +63,9 @@ std::string FigureCaption::subtitle() const {
   if (!provenance.pruned_from.empty()) s += " (pruned)";
   s += " | data " + (provenance.data.empty() ? std::string("unknown") : short_data(provenance.data));
   s += provenance.epochs >= 0 ? fmt::format(" | epoch {}", provenance.epochs) : std::string(" | epoch unknown");
-  if (gamma)
+  if (!has_slopes)
+    s += " | no slopes (ReLU)";
+  else if (gamma)
     s += fmt::format(" | \xCE\xB3 = {:.4g} ({})", *gamma, gamma_source);
   else
     s += " | \xCE\xB3 not chosen";

@@ -29,6 +29,7 @@ ModelProvenance read_provenance(const Json& header);
 struct FigureCaption {
   std::string model;                 // ModelSpec::describe()
   ModelProvenance provenance;
+  bool has_slopes = true;            // false: a ReLU network, gamma means nothing
   std::optional<double> gamma;
   std::string gamma_source;          // e.g. "chosen by rotor prune"
   std::string subtitle() const;      // "fcnn (rrelu), ... | data fashion-mnist | epoch 3 | γ = 0.05 (...)"

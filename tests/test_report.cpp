@@ -139,16 +139,24 @@ TEST_CASE("plot: a figure is a PNG and an SVG of the same size; SVG text is esca
   CHECK(dark > 10);
 }
 
-TEST_CASE("plot: a log axis spans whole decades and maps log-linearly", "[report]") {
+TEST_CASE("plot: a log axis ends at 1-2-5 values and maps log-linearly", "[report]") {
   Axis a = log_axis(0.03, 0.4);
-  CHECK(a.lo == Approx(0.01));
-  CHECK(a.hi == Approx(1));
+  CHECK(a.lo == Approx(0.02));
+  CHECK(a.hi == Approx(0.5));
   a.p0 = 100, a.p1 = 300;
-  CHECK(a.map(0.1) == Approx(200));
-  CHECK(a.map(0.01) == Approx(100));
-  CHECK(a.ticks() == std::vector<double>{0.01, 0.1, 1});
-  CHECK(a.label(0.01) == "0.01");
-  CHECK(log_axis(2e-6, 3e-6).label(1e-6) == "1e-6");
+  CHECK(a.map(0.1) == Approx(100 + 200 * std::log10(5) / std::log10(25)));
+  CHECK(a.map(0.02) == Approx(100));
+  CHECK(a.map(0.5) == Approx(300));
+  REQUIRE(a.ticks().size() == 5);  // 0.02 0.05 0.1 0.2 0.5
+  CHECK(a.ticks()[2] == Approx(0.1));
+  CHECK(a.label(0.05) == "0.05");
+  CHECK(log_axis(1, 1).hi == Approx(2));
+  CHECK(log_axis(5, 5).hi == Approx(10));
+  const Axis wide = log_axis(2e-6, 3);
+  CHECK(wide.lo == Approx(2e-6));
+  CHECK(wide.hi == Approx(5));
+  CHECK(wide.ticks().front() == Approx(1e-5));  // more than 3 decades: powers of ten only
+  CHECK(wide.label(1e-5) == "1e-5");
   const Axis lin = linear_axis(0.3, 0.45);
   CHECK(lin.lo <= 0.3 + 1e-12);  // rounded to ticks of 0.05, up to the last bit
   CHECK(lin.hi >= 0.45 - 1e-12);
@@ -156,13 +164,13 @@ TEST_CASE("plot: a log axis spans whole decades and maps log-linearly", "[report
 
 TEST_CASE("slope bins: |b| on decades, zeros in the first bin, gamma counted", "[report]") {
   const SlopeBins b = bin_slopes({0.5f, -0.05f, 0.0f, 0.2f}, {1.0f, 1.0f, 1.0f, 1.0f}, 0.1, 4);
-  CHECK(b.x.lo == Approx(0.01));
+  CHECK(b.x.lo == Approx(0.05));
   CHECK(b.x.hi == Approx(1));
-  REQUIRE(b.edges.size() == 5);
-  CHECK(b.edges[2] == Approx(0.1));
-  CHECK(b.trained == std::vector<double>{1, 1, 1, 1});  // 0 | 0.05 | 0.2 | 0.5
+  REQUIRE(b.edges.size() == 5);  // 0.05 0.106 0.224 0.473 1
+  CHECK(b.edges[1] == Approx(0.05 * std::pow(20, 0.25)));
+  CHECK(b.trained == std::vector<double>{2, 1, 0, 1});  // 0 and 0.05 | 0.2 | - | 0.5
   CHECK(b.initial == std::vector<double>{0, 0, 0, 4});  // |b| = hi lands in the last bin
-  CHECK(b.trained_below == 1);
+  CHECK(b.trained_below == 1);  // the 0
   CHECK(b.negative == 1);
   CHECK(b.pruned == 2);  // 0 and -0.05
 }
@@ -200,15 +208,20 @@ TEST_CASE("rotor report on a trained and pruned FCNN: PNG and SVG figures that n
   CHECK_THAT(r.output, Catch::Contains(out + "slopes.csv") && Catch::Contains(out + "gamma_curve.csv"));
 
   // The slope histogram's gamma marker sits where its log axis puts gamma:
-  // whole decades around the nonzero |b| of the initial and trained slopes
-  // and gamma, from x = slope_plot_left to slope_plot_right.
+  // the nonzero |b| of the initial and trained slopes and gamma, widened to
+  // 1, 2 or 5 times a power of ten, from x = slope_plot_left to slope_plot_right.
   Context ctx;
   double lo = gamma, hi = gamma;
   for (const char* file : {"/model.rotor", "/initial.rotor"})
     for (float v : all_slopes(ctx, *load_model_file(ctx, run + file)))
       if (v != 0) lo = std::min(lo, double(std::fabs(v))), hi = std::max(hi, double(std::fabs(v)));
   lo = std::max(lo, hi * 1e-6);
-  const double d0 = std::floor(std::log10(lo)), d1 = std::max(d0 + 1, std::ceil(std::log10(hi)));
+  std::vector<double> nice;  // 1-2-5 values
+  for (int k = -8; k <= 3; ++k)
+    for (double m : {1.0, 2.0, 5.0}) nice.push_back(m * std::pow(10.0, k));
+  const double axis_lo = *std::prev(std::upper_bound(nice.begin(), nice.end(), lo * (1 + 1e-12)));
+  const double axis_hi = *std::lower_bound(nice.begin(), nice.end(), std::max(hi, axis_lo * 1.5) * (1 - 1e-12));
+  const double d0 = std::log10(axis_lo), d1 = std::log10(axis_hi);
   const double expected_x = slope_plot_left + (std::log10(gamma) - d0) / (d1 - d0) * (slope_plot_right - slope_plot_left);
   const std::vector<double> marker = gamma_marker_x(read_text(out + "slopes.svg"));
   REQUIRE(marker.size() == 1);
@@ -273,7 +286,7 @@ TEST_CASE("rotor report on a ReLU model: says there are no slopes and still draw
         std::pair<uint32_t, uint32_t>(training_figure_width, training_figure_height));
   const std::string svg = read_text(run + "/report/training.svg");
   CHECK(svg_problem(svg) == "");
-  CHECK_THAT(svg, Catch::Contains("fcnn-32 (relu)") && Catch::Contains("\xCE\xB3 not chosen"));
+  CHECK_THAT(svg, Catch::Contains("fcnn-32 (relu)") && Catch::Contains("| epoch 2 | no slopes (ReLU)"));
   CHECK(polyline_points(svg, "test accuracy") == 2);
   CHECK(!std::filesystem::exists(run + "/report/slopes.png"));
 }
