@@ -334,9 +334,22 @@ void draw_legend(Painter& p, double right, double top, const std::vector<LegendE
 double draw_title(Painter& p, double width, const std::string& title, const std::string& subtitle) {
   const double title_scale = std::min(2.5, (width - 30) / text_width(title, 1));
   p.text(width / 2, 14, title, {0, 0, 0}, title_scale, Anchor::middle);
-  const double sub_scale = std::min(2.0, (width - 30) / text_width(subtitle, 1));
-  p.text(width / 2, 44, subtitle, {70, 70, 70}, sub_scale, Anchor::middle);
-  return 72;
+  const Rgb grey = {70, 70, 70};
+  if (text_width(subtitle, 1.8) <= width - 30) {
+    p.text(width / 2, 44, subtitle, grey, std::min(2.0, (width - 30) / text_width(subtitle, 1)), Anchor::middle);
+    return 72;
+  }
+  // Too long for one readable line: two, cut at the " | " nearest the middle.
+  size_t cut = std::string::npos;
+  for (size_t at = subtitle.find(" | "); at != std::string::npos; at = subtitle.find(" | ", at + 1))
+    if (cut == std::string::npos || std::labs(long(at) - long(subtitle.size() / 2)) < std::labs(long(cut) - long(subtitle.size() / 2)))
+      cut = at;
+  const std::string first = cut == std::string::npos ? subtitle : subtitle.substr(0, cut);
+  const std::string second = cut == std::string::npos ? "" : subtitle.substr(cut + 3);
+  const double scale = std::min(1.8, (width - 30) / std::max(text_width(first, 1), text_width(second, 1)));
+  p.text(width / 2, 40, first, grey, scale, Anchor::middle);
+  p.text(width / 2, 58, second, grey, scale, Anchor::middle);
+  return 76;
 }
 
 std::vector<std::string> write_figure(const std::string& stem, int width, int height,

@@ -190,7 +190,7 @@ void draw_gamma_curve(Painter& p, const GammaCurve& c, const FigureCaption& capt
   Panel acc, cost;
   acc.left = cost.left = 100;
   acc.right = cost.right = gamma_figure_width - 30;
-  acc.top = 85, acc.bottom = 380;
+  acc.top = 95, acc.bottom = 380;
   cost.top = 410, cost.bottom = gamma_figure_height - 75;
   acc.x = cost.x = x;
   acc.y = linear_axis(100 * a_lo, 100 * a_hi);
@@ -273,7 +273,7 @@ void draw_training_curves(Painter& p, const std::vector<EpochMetrics>& epochs, c
        100},
       {"learning rate", {{"lr", &EpochMetrics::lr, green}}, 1},
   };
-  const double top = 85, gap = 30, bottom = training_figure_height - 75;
+  const double top = 95, gap = 30, bottom = training_figure_height - 75;
   const double height = (bottom - top - gap * (plots.size() - 1)) / plots.size();
   for (size_t k = 0; k < plots.size(); ++k) {
     const Plot& plot = plots[k];

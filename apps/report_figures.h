@@ -30,7 +30,7 @@ namespace rotor {
 // says how many slopes are negative.
 
 constexpr int slope_figure_width = 900, slope_figure_height = 600;
-constexpr double slope_plot_left = 100, slope_plot_right = 870, slope_plot_top = 80, slope_plot_bottom = 525;
+constexpr double slope_plot_left = 100, slope_plot_right = 870, slope_plot_top = 92, slope_plot_bottom = 525;
 // The axis spans the nonzero |b| of both sets (and gamma), widened to 1, 2
 // or 5 times a power of ten (log_axis), and reaches at most this many
 // decades below the largest |b|; smaller ones (and zeros) are counted in the

@@ -60,7 +60,7 @@ ModelProvenance read_provenance(const Json& header) {
 
 std::string FigureCaption::subtitle() const {
   std::string s = model.substr(0, model.find(','));  // "fcnn (rrelu)": the shape makes the line too long
-  if (!provenance.pruned_from.empty()) s += " (pruned)";
+  if (!provenance.pruned_from.empty()) s += ", pruned";
   s += " | data " + (provenance.data.empty() ? std::string("unknown") : short_data(provenance.data));
   s += provenance.epochs >= 0 ? fmt::format(" | epoch {}", provenance.epochs) : std::string(" | epoch unknown");
   if (!has_slopes)
