@@ -6,7 +6,6 @@
 // written.
 #include <fmt/format.h>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -92,7 +91,7 @@ int cmd_report(const Args& args) {
           {"gamma", "X", "the pruning threshold to mark (and count filter paths with)", "the one in prune.json"},
           {"prune-json", "FILE", "rotor prune's result: gamma and its sweep",
            "prune/prune.json or prune.json beside FILE, if it is about FILE"},
-          {"metrics", "FILE", "the training run's metrics", "metrics.jsonl beside FILE (or beside the model it was pruned from)"},
+          {"metrics", "FILE", "the training run's metrics", "metrics.jsonl beside FILE, else beside the model FILE was pruned from"},
           {"bins", "N", "slope histogram bins", "60"},
           {"out", "DIR", "output folder", "<model file's folder>/report"},
       });
