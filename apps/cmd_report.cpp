@@ -1,19 +1,24 @@
-// rotor report: PNG histograms of the slopes (initial vs trained, the
-// paper's Fig. 2 and 5) and of the filter-path lengths of residual networks
-// (Fig. 6), with the plotted numbers as CSV.
+// rotor report: the figures of a run, each as PNG and SVG (apps/report_figures.h):
+// the slope histogram (initial vs trained, the paper's Fig. 2 and 5), the
+// gamma curve of `rotor prune`'s sweep, the training curves of metrics.jsonl
+// and, for residual networks, the filter-path lengths (Fig. 6); the plotted
+// numbers as CSV. Every input is read and checked before the first file is
+// written.
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "apps/plot.h"
+#include "apps/cost_report.h"
+#include "apps/report_figures.h"
+#include "apps/report_inputs.h"
 #include "apps/slope_stats.h"
 #include "engine/context.h"
+#include "engine/tensor_file.h"
 #include "models/filter_paths.h"
 #include "models/model_file.h"
 #include "models/prune.h"
@@ -21,139 +26,242 @@
 namespace rotor {
 namespace {
 
-constexpr Rgb blue = {31, 119, 180}, orange = {255, 127, 14};
-
-std::vector<double> histogram(const std::vector<float>& values, const std::vector<double>& edges) {
-  std::vector<double> counts(edges.size() - 1, 0.0);
-  for (float v : values) {
-    const auto it = std::upper_bound(edges.begin(), edges.end(), static_cast<double>(v));
-    size_t bin = static_cast<size_t>(std::max<std::ptrdiff_t>(0, it - edges.begin() - 1));
-    counts[std::min(bin, counts.size() - 1)] += 1;
-  }
-  return counts;
-}
+namespace fs = std::filesystem;
 
 void write_csv(const std::string& path, const std::string& header, const std::vector<std::vector<double>>& columns) {
-  std::ofstream out(path + ".tmp");
-  out << header << "\n";
-  for (size_t r = 0; r < columns[0].size(); ++r) {
-    for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << fmt::format("{:.9g}", columns[c][r]);
-    out << "\n";
+  {
+    std::ofstream out(path + ".tmp");
+    out << header << "\n";
+    for (size_t r = 0; r < columns[0].size(); ++r) {
+      for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << fmt::format("{:.9g}", columns[c][r]);
+      out << "\n";
+    }
+    out.close();
+    if (!out.good()) {
+      std::remove((path + ".tmp").c_str());
+      fail("cannot write {}", path);
+    }
   }
-  ROTOR_CHECK(out.good(), "cannot write {}", path);
-  out.close();
-  std::filesystem::rename(path + ".tmp", path);
+  fs::rename(path + ".tmp", path);
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return fs::equivalent(a, b, ec) && !ec;
+}
+
+std::unique_ptr<Model> load_model(Context& ctx, const TensorFile& file, const std::string& path) {
+  std::unique_ptr<Model> model = build_model(ctx, read_model_spec(file, path));
+  load_module_state(ctx, *model, file, path);
+  return model;
+}
+
+// FLOPs and parameters the network keeps at each gamma of the sweep, from the
+// pruned network's own cost rows (models/cost.h), so the curve counts what
+// `rotor prune` would build.
+GammaCurve gamma_curve(Context& ctx, Model& swept, const PruneSweep& sweep) {
+  GammaCurve c;
+  c.chosen = sweep.gamma;
+  c.base_accuracy = sweep.base_accuracy;
+  c.tolerance = sweep.tolerance;
+  c.slopes = static_cast<int64_t>(all_slopes(ctx, swept).size());
+  const CostTotals full = totals(swept.layer_costs());
+  for (const GammaTrial& t : sweep.trials) {
+    const CostTotals kept = totals(prune_model(ctx, swept, t.gamma)->layer_costs());
+    c.points.push_back({t.gamma, t.accuracy, t.pruned, static_cast<double>(kept.flops) / static_cast<double>(full.flops),
+                        static_cast<double>(kept.params) / static_cast<double>(full.params)});
+  }
+  return c;
 }
 
 }  // namespace
 
 int cmd_report(const Args& args) {
-  CommandLine cl("report",
-                 "Writes slopes.png/.csv (slope histogram, initial vs trained) and, for residual networks,\n"
-                 "filter_paths.png/.csv (distribution of filter-path lengths, computed exactly).",
-                 {
-                     {"model-file", "FILE", "a trained (or pruned) model file", ""},
-                     {"initial", "FILE", "the model before training", "initial.rotor beside FILE, if present"},
-                     {"gamma", "X", "count only filters with |slope| >= X in the path lengths", ""},
-                     {"bins", "N", "histogram bins", "60"},
-                     {"out", "DIR", "output folder", "<model file's folder>/report"},
-                 });
+  CommandLine cl(
+      "report",
+      "Writes into --out, each figure as PNG and SVG:\n"
+      "  slopes        histogram of |b| (log scale), initial vs trained, gamma marked   + slopes.csv\n"
+      "  gamma_curve   accuracy and FLOPs kept against gamma (rotor prune's sweep)      + gamma_curve.csv\n"
+      "  training      loss, accuracy and learning rate against epoch (metrics.jsonl)\n"
+      "  filter_paths  distribution of filter-path lengths (residual networks)          + filter_paths.csv\n"
+      "Every figure names the model, data set, epoch and gamma.",
+      {
+          {"model-file", "FILE", "a trained (or pruned) model file", ""},
+          {"initial", "FILE", "the model before training", "initial.rotor beside FILE, if present"},
+          {"gamma", "X", "the pruning threshold to mark (and count filter paths with)", "the one in prune.json"},
+          {"prune-json", "FILE", "rotor prune's result: gamma and its sweep",
+           "prune/prune.json or prune.json beside FILE, if it is about FILE"},
+          {"metrics", "FILE", "the training run's metrics", "metrics.jsonl beside FILE, else beside the model FILE was pruned from"},
+          {"bins", "N", "slope histogram bins", "60"},
+          {"out", "DIR", "output folder", "<model file's folder>/report"},
+      });
   if (!parse_or_help(cl, args)) return 0;
   ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
   const std::string path = cl.text("model-file");
-  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  const fs::path folder = fs::path(path).parent_path();
   const std::string out = cl.text("out", (folder / "report").string());
   const int64_t bins = cl.integer("bins", 60, 2, 10000);
-  std::string initial_path = cl.text("initial", "");
-  if (initial_path.empty() && std::filesystem::exists(folder / "initial.rotor") &&
-      std::filesystem::path(path).filename() != "initial.rotor")
-    initial_path = (folder / "initial.rotor").string();
 
+  // ---- read and check every input -------------------------------------------
   Context ctx;
-  std::unique_ptr<Model> model = load_model_file(ctx, path);
-  std::filesystem::create_directories(out);
-  const std::vector<float> trained = all_slopes(ctx, *model);
-  std::vector<std::string> written;
+  const TensorFile file = read_tensor_file(path);
+  std::unique_ptr<Model> model = load_model(ctx, file, path);
+  const ModelSpec& spec = model->spec();
+  FigureCaption caption;
+  caption.model = spec.describe();
+  caption.provenance = read_provenance(file.header);
 
-  if (!trained.empty()) {
-    std::vector<float> initial;
-    if (!initial_path.empty()) {
-      std::unique_ptr<Model> init = load_model_file(ctx, initial_path);
-      ROTOR_CHECK(init->spec().arch == model->spec().arch, "--initial {} holds a {}, not a {}", initial_path,
-                  init->spec().describe(), model->spec().describe());
-      initial = all_slopes(ctx, *init);
-    }
-    double lo = *std::min_element(trained.begin(), trained.end()), hi = *std::max_element(trained.begin(), trained.end());
-    for (float v : initial) lo = std::min(lo, double(v)), hi = std::max(hi, double(v));
-    if (hi - lo < 1e-6) hi = lo + 1e-6;
-    std::vector<double> edges;
-    for (int64_t i = 0; i <= bins; ++i) edges.push_back(lo + (hi - lo) * static_cast<double>(i) / bins);
-    BarChart chart;
-    chart.title = fmt::format("RReLU slopes of {} ({} slopes)", model->spec().arch, trained.size());
-    chart.x_label = "slope b";
-    chart.y_label = "number of slopes";
-    chart.bin_edges = edges;
-    std::vector<std::vector<double>> columns = {std::vector<double>(edges.begin(), edges.end() - 1),
-                                                std::vector<double>(edges.begin() + 1, edges.end())};
-    std::string header = "bin_low,bin_high";
-    if (!initial.empty()) {
-      chart.series.push_back({"initial", histogram(initial, edges), orange});
-      columns.push_back(chart.series.back().values);
-      header += ",initial";
-    }
-    chart.series.push_back({"trained", histogram(trained, edges), blue});
-    columns.push_back(chart.series.back().values);
-    header += ",trained";
-    render(chart).write_png(out + "/slopes.png");
-    write_csv(out + "/slopes.csv", header, columns);
-    written.push_back("slopes.png");
-    written.push_back("slopes.csv");
-    fmt::print("{}\n", summarize_slopes(trained).describe());
+  std::optional<PruneSweep> sweep;
+  if (cl.has("prune-json")) {
+    sweep = read_prune_json(cl.text("prune-json"));
   } else {
-    fmt::print("{} has no RReLU slopes: no slope histogram\n", path);
+    for (const fs::path& candidate : {folder / "prune" / "prune.json", folder / "prune.json"}) {
+      if (!fs::exists(candidate)) continue;
+      PruneSweep s = read_prune_json(candidate.string());
+      if (same_file(s.model_file, path) || same_file(s.pruned_model, path)) {
+        sweep = std::move(s);
+        break;
+      }
+      fmt::print("{} is about {}, not {}: not used\n", candidate.string(), s.model_file, path);
+    }
+  }
+  if (cl.has("gamma")) {
+    caption.gamma = cl.number("gamma", 0, 0, 1e30);
+    caption.gamma_source = "given with --gamma";
+  } else if (sweep) {
+    caption.gamma = sweep->gamma;
+    caption.gamma_source = sweep->chosen ? "chosen by rotor prune" : "given to rotor prune";
+  } else if (caption.provenance.pruned_gamma) {
+    caption.gamma = caption.provenance.pruned_gamma;
+    caption.gamma_source = "this model was pruned with it";
   }
 
-  const bool residual = model->spec().arch.rfind("resnet", 0) == 0 || model->spec().arch.rfind("wrn-", 0) == 0;
+  std::string metrics_path = cl.text("metrics", "");
+  if (metrics_path.empty()) {
+    std::vector<fs::path> dirs = {folder};
+    if (!caption.provenance.pruned_from.empty()) dirs.push_back(fs::path(caption.provenance.pruned_from).parent_path());
+    for (const fs::path& d : dirs)
+      if (metrics_path.empty() && fs::exists(d / "metrics.jsonl")) metrics_path = (d / "metrics.jsonl").string();
+  }
+  std::vector<EpochMetrics> metrics;
+  if (!metrics_path.empty()) metrics = read_metrics(metrics_path);
+
+  const std::vector<float> trained = all_slopes(ctx, *model);
+  caption.has_slopes = !trained.empty();
+  std::vector<float> initial;
+  std::string initial_path = cl.text("initial", "");
+  if (initial_path.empty() && fs::exists(folder / "initial.rotor") && fs::path(path).filename() != "initial.rotor" &&
+      spec.live.is_null())
+    initial_path = (folder / "initial.rotor").string();
+  if (!initial_path.empty() && !trained.empty()) {
+    const TensorFile init_file = read_tensor_file(initial_path);
+    std::unique_ptr<Model> init = load_model(ctx, init_file, initial_path);
+    ROTOR_CHECK(init->spec().arch == spec.arch, "--initial {} holds a {}, not a {}", initial_path,
+                init->spec().describe(), spec.describe());
+    initial = all_slopes(ctx, *init);
+  }
+
+  std::optional<GammaCurve> curve;
+  std::string no_curve;
+  if (trained.empty()) {
+    no_curve = "no slopes";
+  } else if (!sweep) {
+    no_curve = "no prune.json (run rotor prune, or give --prune-json)";
+  } else if (!sweep->chosen || sweep->trials.empty()) {
+    no_curve = fmt::format("{} has no sweep (gamma was given to rotor prune)", sweep->path);
+  } else if (same_file(sweep->model_file, path)) {
+    curve = gamma_curve(ctx, *model, *sweep);
+  } else if (fs::exists(sweep->model_file)) {
+    const TensorFile swept_file = read_tensor_file(sweep->model_file);
+    curve = gamma_curve(ctx, *load_model(ctx, swept_file, sweep->model_file), *sweep);
+  } else {
+    no_curve = fmt::format("{} names {}, which is gone", sweep->path, sweep->model_file);
+  }
+
+  const bool residual = spec.arch.rfind("resnet", 0) == 0 || spec.arch.rfind("wrn-", 0) == 0;
+  std::vector<double> path_dist;
+  size_t path_blocks = 0;
   if (residual) {
     std::unique_ptr<Model> counted;
     Model* m = model.get();
-    if (cl.has("gamma")) {
-      counted = prune_model(ctx, *model, cl.number("gamma", 0, 0, 1e30));
+    if (caption.gamma && !trained.empty()) {
+      counted = prune_model(ctx, *model, *caption.gamma);
       m = counted.get();
     }
     const std::vector<BlockFilters> blocks = block_filters(*m);
-    const std::vector<double> dist = path_length_distribution(blocks);
-    std::vector<double> lengths, probability;
-    double mean = 0;
-    for (size_t l = 0; l < dist.size(); ++l) {
-      lengths.push_back(static_cast<double>(l));
-      probability.push_back(dist[l]);
-      mean += static_cast<double>(l) * dist[l];
-    }
-    write_csv(out + "/filter_paths.csv", "length,fraction_of_paths", {lengths, probability});
-    // Plot in bins of equal width so the shape stays readable for long paths.
-    const size_t width = std::max<size_t>(1, (dist.size() + 79) / 80);
-    std::vector<double> edges, mass;
-    for (size_t l = 0; l < dist.size(); l += width) {
-      edges.push_back(static_cast<double>(l));
-      double s = 0;
-      for (size_t k = l; k < std::min(dist.size(), l + width); ++k) s += dist[k];
-      mass.push_back(s);
-    }
-    edges.push_back(static_cast<double>(dist.size()));
-    BarChart chart;
-    chart.title = fmt::format("Filter-path lengths of {} ({} blocks, 2^{} paths)", m->spec().arch, blocks.size(),
-                              blocks.size());
-    chart.x_label = "filters along a path";
-    chart.y_label = "fraction of paths";
-    chart.bin_edges = edges;
-    chart.series.push_back({fmt::format("mean {:.1f}", mean), mass, blue});
-    render(chart).write_png(out + "/filter_paths.png");
-    written.push_back("filter_paths.png");
-    written.push_back("filter_paths.csv");
-    fmt::print("filter paths: {} blocks, mean length {:.1f} filters, longest {}\n", blocks.size(), mean, dist.size() - 1);
+    path_blocks = blocks.size();
+    path_dist = path_length_distribution(blocks);
   }
-  fmt::print("wrote {} in {}\n", fmt::join(written, ", "), out);
+
+  // ---- write -----------------------------------------------------------------
+  fs::create_directories(out);
+  const std::string dir = (fs::path(out) / "").string();
+  std::vector<std::string> written;
+  auto figure = [&](const std::string& name, int w, int h, const std::function<void(Painter&)>& draw) {
+    for (const std::string& f : write_figure(dir + name, w, h, draw)) written.push_back(f);
+  };
+
+  if (trained.empty()) {
+    fmt::print("{} is a ReLU network ({}): it has no RReLU slopes, so there is no slope histogram and no gamma curve\n",
+               path, spec.describe());
+  } else {
+    const SlopeBins sb = bin_slopes(trained, initial, caption.gamma, bins);
+    figure("slopes", slope_figure_width, slope_figure_height,
+           [&](Painter& p) { draw_slope_histogram(p, sb, spec.arch, caption); });
+    std::vector<std::vector<double>> columns = {std::vector<double>(sb.edges.begin(), sb.edges.end() - 1),
+                                                std::vector<double>(sb.edges.begin() + 1, sb.edges.end())};
+    std::string header = "abs_low,abs_high";
+    if (!sb.initial.empty()) columns.push_back(sb.initial), header += ",initial";
+    columns.push_back(sb.trained), header += ",trained";
+    write_csv(dir + "slopes.csv", header, columns);
+    written.push_back(dir + "slopes.csv");
+    fmt::print("{}\n", summarize_slopes(trained).describe());
+  }
+
+  if (curve) {
+    figure("gamma_curve", gamma_figure_width, gamma_figure_height,
+           [&](Painter& p) { draw_gamma_curve(p, *curve, caption); });
+    std::vector<std::vector<double>> columns(5);
+    for (const GammaPoint& q : curve->points) {
+      columns[0].push_back(q.gamma);
+      columns[1].push_back(static_cast<double>(q.pruned));
+      columns[2].push_back(q.accuracy);
+      columns[3].push_back(q.flops_kept);
+      columns[4].push_back(q.params_kept);
+    }
+    write_csv(dir + "gamma_curve.csv", "gamma,pruned,accuracy,flops_kept,params_kept", columns);
+    written.push_back(dir + "gamma_curve.csv");
+  } else if (!trained.empty()) {
+    fmt::print("no gamma curve: {}\n", no_curve);
+  }
+
+  if (!metrics.empty())
+    figure("training", training_figure_width, training_figure_height,
+           [&](Painter& p) { draw_training_curves(p, metrics, caption); });
+  else
+    fmt::print("no training curves: no metrics.jsonl beside {} (give --metrics)\n", path);
+
+  if (residual) {
+    std::vector<double> lengths;
+    double mean = 0;
+    for (size_t l = 0; l < path_dist.size(); ++l) {
+      lengths.push_back(static_cast<double>(l));
+      mean += static_cast<double>(l) * path_dist[l];
+    }
+    write_csv(dir + "filter_paths.csv", "length,fraction_of_paths", {lengths, path_dist});
+    figure("filter_paths", slope_figure_width, slope_figure_height,
+           [&](Painter& p) { draw_filter_paths(p, path_dist, path_blocks, spec.arch, caption); });
+    written.push_back(dir + "filter_paths.csv");
+    fmt::print("filter paths: {} blocks, mean length {:.1f} filters, longest {}\n", path_blocks, mean,
+               path_dist.size() - 1);
+  }
+
+  if (written.empty()) {
+    fmt::print("wrote nothing: {} has no slopes, no metrics.jsonl and no residual blocks\n", path);
+  } else {
+    fmt::print("wrote {} files:\n", written.size());
+    for (const std::string& f : written) fmt::print("  {}\n", f);
+  }
   return 0;
 }
 

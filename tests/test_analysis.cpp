@@ -1,11 +1,9 @@
-// Choosing gamma, filter-path lengths, and the prune/report/info commands on
-// a really trained model.
+// Choosing gamma, filter-path lengths, and the prune/info commands on a
+// really trained model (rotor report: test_report.cpp).
 #include <catch2/catch.hpp>
-#include <stb_image.h>
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/gamma_search.h"
 #include "apps/run_files.h"
@@ -129,31 +127,6 @@ TEST_CASE("rotor prune on a trained FCNN: a smaller model file with the masked n
 
   const CommandResult relu = run_rotor("prune --model-file " + temp_dir("nope") + "/x.rotor");
   CHECK(relu.exit_code == 1);
-}
-
-TEST_CASE("rotor report writes PNGs that decode and CSVs that add up", "[report][cli]") {
-  const std::string run = temp_dir("report-run");
-  rotor_ok("train --model resnet8 --data mnist:" + small_data() + " --epochs 1 --batch 100 --device cpu --out " + run);
-  const CommandResult r = rotor_ok("report --model-file " + run + "/model.rotor --gamma 0.9");
-  CHECK_THAT(r.output, Catch::Contains("filter paths: 3 blocks"));
-  for (const char* png : {"slopes.png", "filter_paths.png"}) {
-    int w = 0, h = 0, c = 0;
-    const std::string path = run + "/report/" + png;
-    INFO(path);
-    REQUIRE(stbi_info(path.c_str(), &w, &h, &c) == 1);
-    CHECK(w == 900);
-    CHECK(h == 560);
-  }
-  std::ifstream csv(run + "/report/filter_paths.csv");
-  std::string line;
-  std::getline(csv, line);
-  CHECK(line == "length,fraction_of_paths");
-  double total = 0;
-  while (std::getline(csv, line)) total += std::stod(line.substr(line.find(',') + 1));
-  CHECK(total == Approx(1.0));
-  std::ifstream slopes(run + "/report/slopes.csv");
-  std::getline(slopes, line);
-  CHECK(line == "bin_low,bin_high,initial,trained");  // initial.rotor beside the model is picked up
 }
 
 TEST_CASE("rotor info prints the paper's counts", "[info][cli]") {

@@ -1,0 +1,57 @@
+// What `rotor report` reads besides the model's tensors: the provenance in
+// the model file's header (data set, epochs trained, or the model a pruned
+// file came from), metrics.jsonl of the training run, and prune.json with
+// the gamma sweep of `rotor prune`. Each reader throws one error naming the
+// file (and line or field) that is wrong.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/gamma_search.h"
+#include "engine/json.h"
+
+namespace rotor {
+
+// Where a model came from, from its file header.
+struct ModelProvenance {
+  std::string data;                   // the training data set, "" when unknown
+  int64_t epochs = -1;                // epochs trained, -1 when unknown
+  std::string pruned_from;            // a pruned model: the file it was cut from
+  std::optional<double> pruned_gamma;  // ... and the threshold used
+};
+// header: the model file's JSON header. A pruned model's data set and epochs
+// are those of the file it was pruned from, when that file can still be read.
+ModelProvenance read_provenance(const Json& header);
+
+// The line under every figure's title: model, data set, epoch and gamma.
+struct FigureCaption {
+  std::string model;                 // ModelSpec::describe()
+  ModelProvenance provenance;
+  bool has_slopes = true;            // false: a ReLU network, gamma means nothing
+  std::optional<double> gamma;
+  std::string gamma_source;          // e.g. "chosen by rotor prune"
+  std::string subtitle() const;      // "fcnn (rrelu), ... | data fashion-mnist | epoch 3 | γ = 0.05 (...)"
+};
+
+// One line of metrics.jsonl (apps/cmd_train.cpp writes them).
+struct EpochMetrics {
+  int64_t epoch = 0;
+  double lr = 0, train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+};
+std::vector<EpochMetrics> read_metrics(const std::string& path);
+
+// prune.json of `rotor prune`: gamma, and when gamma was chosen, the sweep.
+struct PruneSweep {
+  std::string path;
+  std::string model_file;    // the model the sweep pruned
+  std::string pruned_model;  // the file prune wrote ("" if not named)
+  double gamma = 0;
+  bool chosen = false;     // false: gamma was given with --gamma, no trials
+  double tolerance = 0, base_accuracy = 0;  // accuracy of the unpruned model on the choosing half
+  std::vector<GammaTrial> trials;           // sorted by gamma
+};
+PruneSweep read_prune_json(const std::string& path);
+
+}  // namespace rotor
