@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -378,7 +379,13 @@ int cmd_train(const Args& args) {
   CommandLine cl = train_command_line();
   if (!parse_or_help(cl, args)) return 0;
   const StopSignals signals;  // SIGINT/SIGTERM: finish the step, checkpoint, exit 128 + signal
-  return cl.has("resume") ? resume_run(cl, signals) : new_run(cl, signals);
+  try {
+    return cl.has("resume") ? resume_run(cl, signals) : new_run(cl, signals);
+  } catch (const std::bad_alloc&) {
+    // Tensors report their own out-of-memory errors; this is host memory of
+    // anything else (buffers of a file being written, host copies).
+    fail("out of host memory (std::bad_alloc); try a smaller --model or --batch");
+  }
 }
 
 }  // namespace rotor
