@@ -162,6 +162,8 @@ std::optional<EpochResult> Trainer::train_epoch_or_stop(const Progress& progress
     Var logits = model_.forward(g, make_var(x));
     Var loss = softmax_cross_entropy(g, logits, y);
     lr = learning_rate(settings_.schedule, global_step, steps, settings_.epochs);
+    ROTOR_CHECK(std::isfinite(lr), "the {} schedule gives a learning rate of {} at epoch {}, step {}",
+                schedule_kind_name(settings_.schedule.kind), lr, epoch, s + 1);
     // Checked before the update, so the parameters stay those of the last
     // finite step (free on the CPU: the loss is in host memory already).
     if (loss_on_host) {
@@ -190,9 +192,10 @@ std::optional<EpochResult> Trainer::train_epoch_or_stop(const Progress& progress
   const EvalResult train = tally.result(ctx_, seen);
   // On CUDA this is where the loss first reaches the host (a NaN also
   // stands for a label outside the classes there: kernels/softmax_ce.h).
-  ROTOR_CHECK(std::isfinite(train.loss), "the training loss is {} at epoch {} (it is read once per epoch on {}; "
-              "last step {}, learning rate {:.3g}): the run diverged; try a lower --lr",
-              train.loss, epoch, device_name(ctx_.device()), steps, lr);
+  ROTOR_CHECK(std::isfinite(train.loss), "the training loss is {} in epoch {} (on {} it reaches the host once per "
+              "epoch, so the step is not known; learning rate {:.3g} at the epoch's end): the run diverged; try a "
+              "lower --lr",
+              train.loss, epoch, device_name(ctx_.device()), lr);
   r.train_loss = train.loss;
   r.train_accuracy = train.accuracy;
   const auto t1 = std::chrono::steady_clock::now();

@@ -190,6 +190,8 @@ TEST_CASE("a diverging run stops with an error naming the epoch and step and wri
   CHECK_FALSE(fs::exists(dir + "/model.rotor"));
   CHECK_FALSE(fs::exists(dir + "/checkpoint.rotor"));
   CHECK_FALSE(fs::exists(dir + "/metrics.jsonl"));
+  // Nothing to resume, and nothing of an earlier run is taken for it.
+  rotor_fails("train --resume " + dir, "there is no " + dir + "/checkpoint.rotor");
 }
 
 TEST_CASE("an append cut short reports the real error and leaves no torn line", "[run-safety]") {
