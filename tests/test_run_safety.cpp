@@ -89,7 +89,7 @@ TEST_CASE("resume refuses a checkpoint written by another run", "[run-safety][re
   CHECK(metrics_of(a).size() == 1);
 }
 
-TEST_CASE("--force checks everything first and moves the old run aside", "[run-safety][cli]") {
+TEST_CASE("a run with --force checks everything first and moves the old run aside", "[run-safety][cli]") {
   const std::string root = temp_dir("force"), dir = root + "/run";
   const std::string data = " --data mnist:" + small_data();
   rotor_ok("train" + quick + data + " --epochs 1 --out " + dir);
