@@ -2,18 +2,24 @@
 // run's files (apps/run_files.h) into --out; --resume DIR continues a run
 // from DIR/checkpoint.rotor so that its metrics equal an uninterrupted run's.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <optional>
+#include <random>
+#include <sstream>
 
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/progress.h"
 #include "apps/run_files.h"
 #include "apps/slope_stats.h"
+#include "apps/stop_signal.h"
 #include "apps/train_options.h"
 #include "data/registry.h"
 #include "engine/context.h"
@@ -126,46 +132,114 @@ Json epoch_json(const EpochResult& r) {
 }
 
 // Keeps the metrics lines of epochs 1..epochs: a run killed after writing a
-// line but before its checkpoint repeats that epoch when resumed.
+// line but before its checkpoint repeats that epoch when resumed. A torn
+// last line (a write cut short by a full disk or a crash) is dropped with a
+// note; any other bad line is an error naming the file and line.
 void keep_metrics_up_to(const std::string& path, int64_t epochs) {
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line))
-    if (!line.empty() && Json::parse(line).at("epoch").as_int() <= epochs) kept += line + "\n";
-  in.close();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << kept;
-    ROTOR_CHECK(out.good(), "cannot write {}", tmp);
+  if (!std::filesystem::exists(path)) return;  // stopped before its first epoch ended
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream whole;
+  whole << in.rdbuf();
+  ROTOR_CHECK(!in.bad(), "cannot read {}", path);
+  std::vector<std::string> lines;
+  std::string line;
+  for (std::istringstream ss(whole.str()); std::getline(ss, line);) lines.push_back(line);
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  std::string kept;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    int64_t epoch = 0;
+    try {
+      epoch = Json::parse(lines[i]).at("epoch").as_int("epoch");
+    } catch (const Error& e) {
+      ROTOR_CHECK(i + 1 == lines.size(), "{}, line {}: {}", path, i + 1, e.what());
+      fmt::print("note: dropped the torn last line of {} (line {}, {} bytes: a write that did not finish)\n", path,
+                 i + 1, lines[i].size());
+      continue;
+    }
+    if (epoch <= epochs) kept += lines[i] + "\n";
   }
-  std::filesystem::rename(tmp, path);
+  write_text_file(path, kept);
+}
+
+std::string new_run_id() {
+  std::random_device device;
+  const uint64_t id = (static_cast<uint64_t>(device()) << 32) ^ device();
+  return fmt::format("{:016x}", id);
+}
+
+// Says what to do about a run that failed during training.
+std::string checkpoint_note(const TrainOptions& o, int64_t checkpoint_epoch) {
+  if (checkpoint_epoch == 0) return " (no checkpoint was written yet)";
+  return fmt::format(" ({}/checkpoint.rotor, after epoch {}, is kept)", o.out, checkpoint_epoch);
+}
+
+void save_run_checkpoint(Context& ctx, const TrainOptions& o, Model& model, Trainer& trainer) {
+  const std::string path = o.out + "/checkpoint.rotor";
+  require_finite_model(ctx, model, path);  // never a checkpoint to resume into NaN
+  TrainingState state{trainer.epochs_done(), ctx.rng().state(), o.run_id, trainer.partial()};
+  save_checkpoint(ctx, path, model, trainer.optimizer(), state);
+}
+
+int stopped_by_signal(const TrainOptions& o, const Trainer& trainer, int signo) {
+  const std::optional<PartialEpoch>& p = trainer.partial();
+  const std::string where = p ? fmt::format("in epoch {}, after step {} of {}", trainer.epochs_done() + 1, p->step,
+                                            trainer.steps_per_epoch())
+                              : fmt::format("after epoch {}", trainer.epochs_done());
+  fmt::print("stopped by {} {}; wrote {}/checkpoint.rotor; continue with: rotor train --resume {}\n",
+             signo == SIGINT ? "SIGINT" : "SIGTERM", where, o.out, o.out);
+  std::fflush(stdout);
+  return 128 + signo;
 }
 
 // Trains up to epoch `stop` of the run (o.settings.epochs normally).
-int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& trainer, int64_t stop) {
-  const std::string checkpoint = o.out + "/checkpoint.rotor";
+// `checkpoint_epoch`: the epoch of the checkpoint on disk (0: none yet).
+int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& trainer, int64_t stop,
+               const StopSignals& signals, int64_t checkpoint_epoch) {
   ProgressBar bar;
-  EpochResult last;
   const int64_t first = trainer.epochs_done();  // the bar's ETA is for the epochs this process trains
   const auto run_start = std::chrono::steady_clock::now();
   while (trainer.epochs_done() < stop) {
     const std::string label = fmt::format("epoch {}/{}", trainer.epochs_done() + 1, o.settings.epochs);
-    last = trainer.train_epoch([&](int64_t step, int64_t steps, double, const std::function<double()>& loss) {
-      if (!bar.due()) return;
-      const double done = static_cast<double>((trainer.epochs_done() - first) * steps + step);
-      bar.show({label, done / static_cast<double>((stop - first) * steps),
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(),
-                fmt::format("loss {:.4f}", loss())});
-    });
+    std::optional<EpochResult> result;
+    try {
+      result = trainer.train_epoch_or_stop(
+          [&](int64_t step, int64_t steps, double, const std::function<double()>& loss) {
+            if (!bar.due()) return;
+            const double done = static_cast<double>((trainer.epochs_done() - first) * steps + step);
+            bar.show({label, done / static_cast<double>((stop - first) * steps),
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(),
+                      fmt::format("loss {:.4f}", loss())});
+          },
+          [&] { return signals.requested(); });
+    } catch (const Error& e) {
+      bar.clear();
+      fail("{}{}", e.what(), checkpoint_note(o, checkpoint_epoch));
+    }
     bar.clear();
+    if (!result) {  // a signal, inside the epoch
+      save_run_checkpoint(ctx, o, model, trainer);
+      return stopped_by_signal(o, trainer, signals.signal());
+    }
+    const EpochResult& last = *result;
     fmt::print("epoch {:>3}/{}  loss {:.4f}  train {:6.2f}%  test {:6.2f}%  lr {:.3g}  {} ({:.0f} img/s)\n", last.epoch,
                o.settings.epochs, last.train_loss, 100 * last.train_accuracy, 100 * last.test.accuracy, last.lr,
                format_duration(last.epoch_seconds), last.images_per_second);
     std::fflush(stdout);
+    const bool checkpoint_due = last.epoch % o.checkpoint_every == 0 || last.epoch == stop || signals.requested();
+    if (checkpoint_due) {
+      try {
+        require_finite_model(ctx, model, o.out + "/checkpoint.rotor");
+      } catch (const Error& e) {
+        fail("after epoch {}: {}{}", last.epoch, e.what(), checkpoint_note(o, checkpoint_epoch));
+      }
+    }
     append_json_line(o.out + "/metrics.jsonl", epoch_json(last));
-    if (last.epoch % o.checkpoint_every == 0 || last.epoch == stop)
-      save_checkpoint(ctx, checkpoint, model, trainer.optimizer(), {last.epoch, ctx.rng().state()});
+    if (checkpoint_due) {
+      save_run_checkpoint(ctx, o, model, trainer);
+      checkpoint_epoch = last.epoch;
+    }
+    if (signals.requested()) return stopped_by_signal(o, trainer, signals.signal());
   }
   if (trainer.epochs_done() < o.settings.epochs) {
     fmt::print("stopped after epoch {} of {}; continue with: rotor train --resume {}\n", trainer.epochs_done(),
@@ -176,6 +250,7 @@ int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& train
   Json provenance = Json::object();
   provenance.set("trained", o.to_json());
   provenance.set("epochs_done", trainer.epochs_done());
+  require_finite_model(ctx, model, o.out + "/model.rotor");
   save_model_file(ctx, o.out + "/model.rotor", model, provenance);
   const EvalResult final_test = evaluate(ctx, model, trainer.test_data(), o.settings.eval_batch);
   const SlopeSummary slopes = summarize_slopes(all_slopes(ctx, model));
@@ -201,14 +276,30 @@ int64_t stop_epoch(const CommandLine& cl, const TrainOptions& o) {
   return cl.integer("stop-after", o.settings.epochs, 1, o.settings.epochs);
 }
 
-int new_run(const CommandLine& cl) {
+// The data must be what the model was built for: geometry, class count and,
+// when both know them, the class names (a class folder added between a stop
+// and a resume changes them).
+void check_data_matches(const ModelSpec& spec, const DataSplit& data, const std::string& source) {
+  check_data_fits(spec, data, source);
+  ROTOR_CHECK(spec.class_names.empty() || data.class_names.empty() || spec.class_names == data.class_names,
+              "{} was trained on the classes {} but {} has {}", source, fmt::join(spec.class_names, ","), data.name,
+              fmt::join(data.class_names, ","));
+}
+
+// Everything is checked (flags, output directory, init file, data, model
+// memory) before the output directory is touched, so a failing --force run
+// leaves the previous run as it was.
+int new_run(const CommandLine& cl, const StopSignals& signals) {
   TrainOptions o = options_from_flags(cl);
+  const int64_t stop = stop_epoch(cl, o);
   const Device device = resolve_device(o.device);
-  prepare_run_dir(o.out, cl.on("force"));
+  check_run_dir(o.out, cl.on("force"));
   const std::optional<InitFile> init = read_init_file(o);
   const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
   adapt_to_data(o, data);
   if (init) adopt_init_architecture(o, cl, *init);
+  ROTOR_CHECK(!cl.has("dropout") || arch_has_dropout(o.spec.arch),
+              "--dropout applies to wide ResNets (wrn-*) only; {} (from --init) has no dropout", o.spec.arch);
 
   Context ctx = make_context(device, o.threads, o.settings.seed);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
@@ -217,15 +308,23 @@ int new_run(const CommandLine& cl) {
   else
     for (auto& [name, p] : model->named_slopes()) init_slopes_type1(ctx, p->value());
   apply_train_what(*model, o.train);
-  save_model_file(ctx, o.out + "/initial.rotor", *model);  // the starting point, for rotor report
-  if (o.threads == 0) o.threads = ctx.pool().size();  // recorded so a resume splits work the same way
-  write_json_file(o.out + "/run.json", o.to_json());
-  announce(o, data, device, "training");
   Trainer trainer(ctx, *model, data, o.settings);
-  return run_epochs(ctx, o, *model, trainer, stop_epoch(cl, o));
+  if (signals.requested()) {
+    fmt::print("stopped by a signal before the run started; nothing was written\n");
+    return 128 + signals.signal();
+  }
+
+  const std::string moved = prepare_run_dir(o.out, cl.on("force"));
+  if (!moved.empty()) fmt::print("moved the previous run in {} to {}\n", o.out, moved);
+  if (o.threads == 0) o.threads = ctx.pool().size();  // recorded so a resume splits work the same way
+  o.run_id = new_run_id();
+  write_json_file(o.out + "/run.json", o.to_json());
+  save_model_file(ctx, o.out + "/initial.rotor", *model);  // the starting point, for rotor report
+  announce(o, data, device, "training");
+  return run_epochs(ctx, o, *model, trainer, stop, signals, 0);
 }
 
-int resume_run(const CommandLine& cl) {
+int resume_run(const CommandLine& cl, const StopSignals& signals) {
   for (const char* fixed : {"model", "act", "data", "batch", "opt", "lr", "momentum", "nesterov", "wd", "slope-wd",
                             "schedule", "milestones", "warmup", "dropout", "augment", "init", "train", "seed",
                             "checkpoint-every", "out", "force", "val-split", "split-seed"})
@@ -233,39 +332,54 @@ int resume_run(const CommandLine& cl) {
                                 "and --threads may be)",
                 fixed);
   const std::string dir = cl.text("resume");
+  const std::string run_json = dir + "/run.json", checkpoint = dir + "/checkpoint.rotor";
   TrainOptions o;
   try {
-    o = TrainOptions::from_json(read_json_file(dir + "/run.json"));
+    o = TrainOptions::from_json(read_json_file(run_json));
   } catch (const Error& e) {
-    fail("--resume {}: {}", dir, e.what());
+    const std::string what = e.what();
+    fail("--resume {}: {}", dir, what.find(run_json) == std::string::npos ? run_json + ": " + what : what);
   }
   o.out = dir;
   const int64_t own_epochs = o.settings.epochs;
   o.settings.epochs = cl.integer("epochs", own_epochs, 1, 100000);
   if (cl.has("device")) o.device = cl.text("device");
   if (cl.has("threads")) o.threads = static_cast<int>(cl.integer("threads", 0, 1, 1024));
+  const int64_t stop = stop_epoch(cl, o);
+  ROTOR_CHECK(std::filesystem::exists(checkpoint), "--resume {}: there is no {} (the run stopped before its first "
+              "checkpoint); start it again with --force",
+              dir, checkpoint);
   const Device device = resolve_device(o.device);
   const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
+  check_data_matches(o.spec, data, run_json);
 
   Context ctx = make_context(device, o.threads, o.settings.seed);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
   apply_train_what(*model, o.train);
   Trainer trainer(ctx, *model, data, o.settings);
-  const TrainingState state = load_checkpoint(ctx, dir + "/checkpoint.rotor", *model, trainer.optimizer());
+  const TrainingState state = load_checkpoint(ctx, checkpoint, *model, trainer.optimizer());
+  ROTOR_CHECK(state.run_id == o.run_id, "--resume {}: {} belongs to another run (run id {}) than {} (run id {}); "
+              "it is left from an earlier run in this directory, so resuming would continue that run's weights",
+              dir, checkpoint, state.run_id.empty() ? "none" : state.run_id, run_json,
+              o.run_id.empty() ? "none" : o.run_id);
   ROTOR_CHECK(state.epochs_done <= o.settings.epochs, "--resume {}: the checkpoint is at epoch {}, past --epochs {}", dir,
               state.epochs_done, o.settings.epochs);
   trainer.set_epochs_done(state.epochs_done);
+  trainer.set_partial(state.partial);
   ctx.rng().set_state(state.rng);
   keep_metrics_up_to(dir + "/metrics.jsonl", state.epochs_done);
   if (o.settings.epochs != own_epochs) {
-    write_json_file(dir + "/run.json", o.to_json());
+    write_json_file(run_json, o.to_json());
     if (o.settings.schedule.kind != ScheduleConfig::Kind::constant)
       fmt::print("note: the {} schedule depends on the run's length; going from {} to {} epochs changes the rates "
                  "of the epochs still to come\n",
                  schedule_kind_name(o.settings.schedule.kind), own_epochs, o.settings.epochs);
   }
-  announce(o, data, device, fmt::format("resuming at epoch {}:", state.epochs_done + 1).c_str());
-  return run_epochs(ctx, o, *model, trainer, stop_epoch(cl, o));
+  const std::string at =
+      state.partial ? fmt::format("resuming epoch {} at step {}:", state.epochs_done + 1, state.partial->step + 1)
+                    : fmt::format("resuming at epoch {}:", state.epochs_done + 1);
+  announce(o, data, device, at.c_str());
+  return run_epochs(ctx, o, *model, trainer, stop, signals, state.epochs_done);
 }
 
 }  // namespace
@@ -273,7 +387,14 @@ int resume_run(const CommandLine& cl) {
 int cmd_train(const Args& args) {
   CommandLine cl = train_command_line();
   if (!parse_or_help(cl, args)) return 0;
-  return cl.has("resume") ? resume_run(cl) : new_run(cl);
+  const StopSignals signals;  // SIGINT/SIGTERM: finish the step, checkpoint, exit 128 + signal
+  try {
+    return cl.has("resume") ? resume_run(cl, signals) : new_run(cl, signals);
+  } catch (const std::bad_alloc&) {
+    // Tensors report their own out-of-memory errors; this is host memory of
+    // anything else (buffers of a file being written, host copies).
+    fail("out of host memory (std::bad_alloc); try a smaller --model or --batch");
+  }
 }
 
 }  // namespace rotor

@@ -1,6 +1,8 @@
 #include "apps/run_files.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,26 +18,65 @@ namespace rotor {
 
 namespace fs = std::filesystem;
 
-void prepare_run_dir(const std::string& dir, bool replace) {
+bool holds_run(const std::string& dir) {
+  for (const char* file : {"run.json", "metrics.jsonl", "checkpoint.rotor"})
+    if (fs::exists(fs::path(dir) / file)) return true;
+  return false;
+}
+
+void check_run_dir(const std::string& dir, bool replace) {
   std::error_code ec;
+  ROTOR_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), "cannot use the output directory {}: it exists and "
+              "is not a directory", dir);
+  ROTOR_CHECK(replace || !holds_run(dir), "{} already holds a run; choose another --out, resume it with --resume {}, "
+              "or pass --force to move it aside to {}.previous-N and start anew",
+              dir, dir, dir);
+}
+
+std::string prepare_run_dir(const std::string& dir, bool replace) {
+  check_run_dir(dir, replace);
+  std::error_code ec;
+  std::string moved;
+  if (holds_run(dir)) {
+    // Trailing separators would make "runs/a/.previous-1".
+    const std::string base = fs::path(dir).lexically_normal().string();
+    std::string stem = base;
+    while (stem.size() > 1 && stem.back() == '/') stem.pop_back();
+    for (int n = 1; moved.empty(); ++n) {
+      const std::string candidate = fmt::format("{}.previous-{}", stem, n);
+      if (fs::exists(candidate, ec)) continue;
+      fs::rename(dir, candidate, ec);
+      ROTOR_CHECK(!ec, "cannot move the previous run in {} aside to {}: {}", dir, candidate, ec.message());
+      moved = candidate;
+    }
+  }
   fs::create_directories(dir, ec);
   ROTOR_CHECK(!ec && fs::is_directory(dir), "cannot create the output directory {}: {}", dir,
               ec ? ec.message() : "it exists and is not a directory");
-  const fs::path metrics = fs::path(dir) / "metrics.jsonl";
-  if (fs::exists(metrics)) {
-    ROTOR_CHECK(replace, "{} already holds a run ({} exists); choose another --out, resume it with --resume {}, or "
-                         "pass --force to replace it",
-                dir, metrics.string(), dir);
-    fs::remove(metrics, ec);
-    ROTOR_CHECK(!ec, "cannot remove {}: {}", metrics.string(), ec.message());
-  }
+  return moved;
 }
 
-static void write_whole(const std::string& path, const std::string& text) {
+// write(2) may write less than asked (a full disk, a file size limit): the
+// rest is written again until the call fails with the reason in errno.
+static bool write_all(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ROTOR_CHECK(fd >= 0, "cannot write {}: {}", tmp, std::strerror(errno));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const bool ok = write_all(fd, text) && ::fsync(fd) == 0;
   const int err = errno;
   ::close(fd);
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -44,7 +85,7 @@ static void write_whole(const std::string& path, const std::string& text) {
   }
 }
 
-void write_json_file(const std::string& path, const Json& value) { write_whole(path, value.dump(2) + "\n"); }
+void write_json_file(const std::string& path, const Json& value) { write_text_file(path, value.dump(2) + "\n"); }
 
 Json read_json_file(const std::string& path) {
   std::ifstream in(path);
@@ -62,10 +103,16 @@ void append_json_line(const std::string& path, const Json& value) {
   const std::string line = value.dump() + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   ROTOR_CHECK(fd >= 0, "cannot open {}: {}", path, std::strerror(errno));
-  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  const int err = errno;
+  struct stat before {};
+  const bool sized = ::fstat(fd, &before) == 0;
+  const bool written = write_all(fd, line);
+  const int write_err = errno;
+  const bool ok = written && ::fsync(fd) == 0;
+  const int err = written ? errno : write_err;  // the errno of the call that failed, nothing older
+  // Undo a partial line, so the file stays whole lines (a resume reads it).
+  if (!ok && sized) (void)!::ftruncate(fd, before.st_size);
   ::close(fd);
-  ROTOR_CHECK(ok, "cannot append to {}: {}", path, std::strerror(err));
+  ROTOR_CHECK(ok, "cannot append to {}: {} ({})", path, std::strerror(err), written ? "fsync" : "write");
 }
 
 }  // namespace rotor

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <sstream>
 
 namespace rotor {
@@ -79,6 +80,27 @@ static std::vector<double> parse_milestones(const std::string& text) {
   return out;
 }
 
+bool arch_has_dropout(const std::string& arch) { return arch.rfind("wrn", 0) == 0; }
+
+// A flag that cannot change this run is a usage error, not silently ignored:
+// the user believes it did something. (--slope-wd with ReLU stays allowed:
+// ReLU-vs-RReLU comparisons such as bench/gpu-cifar.sh pass one flag set.)
+static void refuse_idle_flags(const CommandLine& cl, const TrainOptions& o) {
+  using K = ScheduleConfig::Kind;
+  const TrainSettings& s = o.settings;
+  const bool from_file = o.init.rfind("type2:", 0) == 0 || o.init.rfind("model:", 0) == 0;
+  // With --init FILE the network is the file's: checked once it is read.
+  ROTOR_CHECK(!cl.has("dropout") || from_file || arch_has_dropout(o.spec.arch),
+              "--dropout applies to wide ResNets (wrn-*) only; {} has no dropout", o.spec.arch);
+  ROTOR_CHECK(!cl.has("warmup") || s.schedule.kind == K::cosine || s.schedule.kind == K::onecycle,
+              "--warmup applies to --schedule cosine or onecycle, not {}", schedule_kind_name(s.schedule.kind));
+  ROTOR_CHECK(!cl.has("momentum") || s.optimizer.kind == OptimizerConfig::Kind::sgd,
+              "--momentum applies to --opt sgd only (Adam has its own betas)");
+  const bool relu = o.spec.act == Activation::relu && o.init.rfind("model:", 0) != 0;
+  ROTOR_CHECK(!relu || o.train == TrainWhat::all, "--train {} trains the RReLU slopes, but a --act relu network has none",
+              train_what_name(o.train));
+}
+
 TrainOptions options_from_flags(const CommandLine& cl) {
   TrainOptions o;
   o.spec.arch = cl.text("model", "fcnn");
@@ -122,6 +144,7 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
   o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
   o.out = cl.text("out", fmt::format("runs/{}-{}", o.spec.arch, activation_name(o.spec.act)));
+  refuse_idle_flags(cl, o);
   return o;
 }
 
@@ -160,44 +183,83 @@ Json TrainOptions::to_json() const {
   j.set("threads", threads);
   j.set("checkpoint_every", checkpoint_every);
   j.set("out", out);
+  if (!run_id.empty()) j.set("run_id", run_id);
   return j;
 }
+
+// run.json is read back on --resume: every field is held to the range its
+// flag allows (a hand-edited eval_batch 0 would divide by zero), and an
+// error names the field; the caller adds the file.
+namespace {
+
+int64_t int_field(const Json& j, const char* field, int64_t min, int64_t max) {
+  const int64_t v = j.at(field).as_int(field);
+  ROTOR_CHECK(v >= min && v <= max, "field '{}' is {}, expected {} to {}", field, v, min, max);
+  return v;
+}
+
+double number_in(const Json& v, const char* field, double min, double max) {
+  const double x = v.as_number(field);
+  ROTOR_CHECK(std::isfinite(x) && x >= min && x <= max, "field '{}' is {}, expected {} to {}", field, x, min, max);
+  return x;
+}
+
+double number_field(const Json& j, const char* field, double min, double max) {
+  return number_in(j.at(field), field, min, max);
+}
+
+}  // namespace
 
 TrainOptions TrainOptions::from_json(const Json& j) {
   TrainOptions o;
   TrainSettings& s = o.settings;
   o.spec = ModelSpec::from_json(j.at("model"));
+  check_arch(o.spec.arch);
+  ROTOR_CHECK(o.spec.dropout >= 0 && o.spec.dropout <= 0.99, "field 'model.dropout' is {}, expected 0 to 0.99",
+              o.spec.dropout);
+  for (double sd : o.spec.std)
+    ROTOR_CHECK(std::isfinite(sd) && sd > 0, "field 'model.std' holds {}, expected deviations above 0", sd);
   o.data = j.at("data").as_string("data");
   if (const Json* v = j.find("val_split")) o.val = ValidationSplit::from_json(*v);
-  s.epochs = j.at("epochs").as_int("epochs");
-  s.batch = j.at("batch").as_int("batch");
-  s.eval_batch = j.at("eval_batch").as_int("eval_batch");
+  s.epochs = int_field(j, "epochs", 1, 100000);
+  s.batch = int_field(j, "batch", 2, 1 << 20);
+  s.eval_batch = int_field(j, "eval_batch", 1, 1 << 20);
   const std::string opt = j.at("optimizer").as_string("optimizer");
-  ROTOR_CHECK(opt == "sgd" || opt == "adam", "unknown optimizer '{}'", opt);
+  ROTOR_CHECK(opt == "sgd" || opt == "adam", "field 'optimizer': unknown optimizer '{}'", opt);
   s.optimizer.kind = opt == "adam" ? OptimizerConfig::Kind::adam : OptimizerConfig::Kind::sgd;
-  s.optimizer.momentum = j.at("momentum").as_number("momentum");
+  s.optimizer.momentum = number_field(j, "momentum", 0, 1);
   s.optimizer.nesterov = j.at("nesterov").as_bool("nesterov");
-  s.optimizer.beta1 = j.at("adam_betas").as_array("adam_betas").at(0).as_number("adam beta1");
-  s.optimizer.beta2 = j.at("adam_betas").as_array("adam_betas").at(1).as_number("adam beta2");
-  s.optimizer.eps = j.at("adam_eps").as_number("adam_eps");
+  const Json::Array& betas = j.at("adam_betas").as_array("adam_betas");
+  ROTOR_CHECK(betas.size() == 2, "field 'adam_betas' has {} values, expected 2", betas.size());
+  s.optimizer.beta1 = number_in(betas[0], "adam_betas[0]", 0, 0.999999);
+  s.optimizer.beta2 = number_in(betas[1], "adam_betas[1]", 0, 0.999999);
+  s.optimizer.eps = number_field(j, "adam_eps", 1e-30, 1);
   for (int g = 0; g < param_group_count; ++g)
     s.optimizer.groups[g].weight_decay =
-        j.at("weight_decay").at(param_group_name(static_cast<ParamGroup>(g))).as_number("weight decay");
+        number_in(j.at("weight_decay").at(param_group_name(static_cast<ParamGroup>(g))), "weight_decay", 0, 1);
   s.schedule.kind = parse_schedule_kind(j.at("schedule").as_string("schedule"));
-  s.schedule.lr = j.at("lr").as_number("lr");
-  for (const Json& m : j.at("milestones").as_array("milestones")) s.schedule.milestones.push_back(m.as_number());
-  s.schedule.gamma = j.at("gamma").as_number("gamma");
-  s.schedule.warmup = j.at("warmup").as_number("warmup");
+  s.schedule.lr = number_field(j, "lr", 1e-12, 100);
+  for (const Json& m : j.at("milestones").as_array("milestones")) {
+    s.schedule.milestones.push_back(number_in(m, "milestones", 0, 1e9));
+    const size_t n = s.schedule.milestones.size();
+    ROTOR_CHECK(n == 1 || s.schedule.milestones[n - 1] > s.schedule.milestones[n - 2],
+                "field 'milestones' must increase");
+  }
+  s.schedule.gamma = number_field(j, "gamma", 1e-12, 1);
+  s.schedule.warmup = number_field(j, "warmup", 0, 0.99);
   o.augment = j.at("augment").as_string("augment");
+  ROTOR_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
+              "field 'augment' is '{}', expected on, off or auto", o.augment);
   s.augment = j.at("augmented").as_bool("augmented");
-  s.crop_pad = static_cast<int>(j.at("crop_pad").as_int("crop_pad"));
-  s.seed = static_cast<uint64_t>(j.at("seed").as_int("seed"));
+  s.crop_pad = static_cast<int>(int_field(j, "crop_pad", 0, 64));
+  s.seed = static_cast<uint64_t>(int_field(j, "seed", 0, INT64_MAX));
   o.init = j.at("init").as_string("init");
   o.train = parse_train_what(j.at("train").as_string("train"));
   o.device = j.at("device").as_string("device");
-  o.threads = static_cast<int>(j.at("threads").as_int("threads"));
-  o.checkpoint_every = j.at("checkpoint_every").as_int("checkpoint_every");
+  o.threads = static_cast<int>(int_field(j, "threads", 0, 1024));
+  o.checkpoint_every = int_field(j, "checkpoint_every", 1, 100000);
   o.out = j.at("out").as_string("out");
+  if (const Json* id = j.find("run_id")) o.run_id = id->as_string("run_id");
   return o;
 }
 

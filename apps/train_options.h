@@ -31,14 +31,21 @@ struct TrainOptions {
   int threads = 0;
   int64_t checkpoint_every = 1;  // epochs; the last epoch always writes one
   std::string out;
+  // Random, made when a run starts; written into run.json and every
+  // checkpoint, so --resume never continues another run's checkpoint.
+  std::string run_id;
 
   Json to_json() const;
-  static TrainOptions from_json(const Json& j);  // names the bad field
+  // Every field checked against its flag's range; an error names the field.
+  static TrainOptions from_json(const Json& j);
 };
 
 // The flags of `rotor train`.
 CommandLine train_command_line();
 // Options of a new run from parsed flags (everything checked, no data read).
+// Refuses flags that would do nothing in this run (e.g. --dropout on fcnn).
 TrainOptions options_from_flags(const CommandLine& cl);
+// Whether the architecture has dropout (wide ResNets).
+bool arch_has_dropout(const std::string& arch);
 
 }  // namespace rotor

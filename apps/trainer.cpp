@@ -1,6 +1,7 @@
 #include "apps/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 #include "engine/context.h"
@@ -29,6 +30,7 @@ struct Tally {
     zero.data<int64_t>()[0] = 0;
     copy(ctx, zero, correct);
   }
+  Tally(Tensor loss_sum_, Tensor correct_) : loss_sum(std::move(loss_sum_)), correct(std::move(correct_)) {}
   void add(Context& ctx, const Tensor& loss, const Tensor& logits, const Tensor& labels) {
     axpy(ctx, static_cast<float>(labels.numel()), loss, loss_sum);
     count_correct(ctx, logits, labels, correct);
@@ -126,13 +128,18 @@ Trainer::Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainS
 
 int64_t Trainer::steps_per_epoch() const { return batches_of(train_.size, settings_.batch, true); }
 
-EpochResult Trainer::train_epoch(const Progress& progress) {
+std::optional<EpochResult> Trainer::train_epoch_or_stop(const Progress& progress, const StopCheck& stop) {
   const ModelSpec& spec = model_.spec();
   const int64_t epoch = epochs_done_ + 1;
   const int64_t steps = steps_per_epoch();
   const int64_t n = train_.size, batch = settings_.batch;
 
-  // This epoch's order: a Fisher-Yates shuffle from the run's stream.
+  // This epoch's order: a Fisher-Yates shuffle from the run's stream (drawn
+  // again from the epoch's starting state when continuing a stopped epoch).
+  const std::optional<PartialEpoch> resumed = std::move(partial_);
+  partial_.reset();
+  if (resumed) ctx_.rng().set_state(resumed->rng_at_start);
+  const Rng::State rng_at_start = ctx_.rng().state();
   std::vector<int32_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[ctx_.rng().below(static_cast<uint64_t>(i + 1))]);
@@ -141,10 +148,11 @@ EpochResult Trainer::train_epoch(const Progress& progress) {
       augment_spec(spec, settings_.augment, settings_.crop_pad, hash_u64(settings_.seed, 0xA11CE), epoch);
 
   const auto t0 = std::chrono::steady_clock::now();
-  Tally tally(ctx_);
-  double lr = 0;
-  int64_t seen = 0;
-  for (int64_t s = 0; s < steps; ++s) {
+  Tally tally = resumed ? Tally(resumed->loss_sum, resumed->correct) : Tally(ctx_);
+  double lr = resumed ? resumed->lr : 0;
+  int64_t seen = resumed ? resumed->seen : 0;
+  const bool loss_on_host = !ctx_.on_cuda();
+  for (int64_t s = resumed ? resumed->step : 0; s < steps; ++s) {
     const int64_t begin = s * batch, end = std::min(n, begin + batch);
     Tensor x = Tensor::empty(ctx_, {end - begin, spec.in_channels, spec.height, spec.width});
     Tensor y = Tensor::empty(ctx_, {end - begin}, DType::i32);
@@ -153,14 +161,29 @@ EpochResult Trainer::train_epoch(const Progress& progress) {
     Graph g(ctx_, true, hash_u64(settings_.seed, static_cast<uint64_t>(global_step)));
     Var logits = model_.forward(g, make_var(x));
     Var loss = softmax_cross_entropy(g, logits, y);
-    g.backward(loss);
     lr = learning_rate(settings_.schedule, global_step, steps, settings_.epochs);
+    ROTOR_CHECK(std::isfinite(lr), "the {} schedule gives a learning rate of {} at epoch {}, step {}",
+                schedule_kind_name(settings_.schedule.kind), lr, epoch, s + 1);
+    // Checked before the update, so the parameters stay those of the last
+    // finite step (free on the CPU: the loss is in host memory already).
+    if (loss_on_host) {
+      const float value = loss->value.f32()[0];
+      ROTOR_CHECK(std::isfinite(value), "the training loss is {} at epoch {}, step {} of {} (learning rate {:.3g}): "
+                  "the run diverged; try a lower --lr",
+                  value, epoch, s + 1, steps, lr);
+    }
+    g.backward(loss);
     optimizer_.step(lr);
     tally.add(ctx_, loss->value, logits->value, y);
     seen += end - begin;
     if (progress)
       progress(s + 1, steps, seconds_since(t0),
                [&] { return host_values(ctx_, tally.loss_sum)[0] / static_cast<double>(seen); });
+    if (s + 1 < steps && stop && stop()) {
+      partial_ = PartialEpoch{s + 1, rng_at_start, lr, seen, tally.loss_sum, tally.correct};
+      ctx_.synchronize();
+      return std::nullopt;
+    }
   }
   ctx_.synchronize();
   EpochResult r;
@@ -169,13 +192,31 @@ EpochResult Trainer::train_epoch(const Progress& progress) {
   r.epoch_seconds = seconds_since(t0);
   r.images_per_second = static_cast<double>(seen) / r.epoch_seconds;
   const EvalResult train = tally.result(ctx_, seen);
+  // On CUDA this is where the loss first reaches the host (a NaN also
+  // stands for a label outside the classes there: kernels/softmax_ce.h).
+  ROTOR_CHECK(std::isfinite(train.loss), "the training loss is {} in epoch {} (on {} it reaches the host once per "
+              "epoch, so the step is not known; learning rate {:.3g} at the epoch's end): the run diverged; try a "
+              "lower --lr",
+              train.loss, epoch, device_name(ctx_.device()), lr);
   r.train_loss = train.loss;
   r.train_accuracy = train.accuracy;
   const auto t1 = std::chrono::steady_clock::now();
   r.test = evaluate(ctx_, model_, test_, settings_.eval_batch);
+  ROTOR_CHECK(std::isfinite(r.test.loss), "the test loss is {} after epoch {}: the parameters are no longer finite",
+              r.test.loss, epoch);
   r.eval_seconds = seconds_since(t1);
   epochs_done_ = epoch;
   return r;
+}
+
+void require_finite_model(Context& ctx, Model& model, const std::string& what) {
+  const auto check = [&](const std::string& name, const Tensor& t) {
+    if (t.dtype() != DType::f32) return;
+    for (float v : host_values(ctx, t))
+      ROTOR_CHECK(std::isfinite(v), "not writing {}: {} holds a non-finite value ({})", what, name, v);
+  };
+  for (auto& [name, p] : model.named_parameters()) check(name, p->value());
+  for (auto& [name, b] : model.named_buffers()) check(name, *b);
 }
 
 }  // namespace rotor

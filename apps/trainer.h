@@ -4,7 +4,8 @@
 // The data set is uploaded once as uint8; each step gathers, augments and
 // normalises its batch where the model runs, runs forward and backward on a
 // fresh Graph and updates the parameters. Loss and correct counts are summed
-// on the device and read once per epoch. The shuffle of every epoch comes
+// on the device and read once per epoch (on the CPU the loss of every step
+// is checked at once, as it is already in host memory). The shuffle of every epoch comes
 // from ctx.rng() and the per-sample augmentation from (seed, epoch, index),
 // so a run is reproducible and can be resumed exactly (see checkpoint.h).
 #pragma once
@@ -12,9 +13,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "data/dataset.h"
 #include "engine/optim.h"
+#include "engine/rng.h"
 #include "engine/schedule.h"
 #include "kernels/augment.h"
 #include "models/model.h"
@@ -65,6 +68,17 @@ void check_data_fits(const ModelSpec& spec, const DataSplit& data, const std::st
 // Loss and accuracy of `model` on `data` with an evaluation graph.
 EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64_t batch);
 
+// Where an epoch stopped by a signal resumes: the steps done, the random
+// stream as the epoch began (its shuffle is drawn again from it) and the
+// sums so far, so the finished epoch equals an uninterrupted one.
+struct PartialEpoch {
+  int64_t step = 0;  // steps done in epoch epochs_done() + 1
+  Rng::State rng_at_start{};
+  double lr = 0;
+  int64_t seen = 0;
+  Tensor loss_sum, correct;  // (1) f32 and (1) i64, on the trainer's device
+};
+
 class Trainer {
  public:
   Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings);
@@ -74,8 +88,19 @@ class Trainer {
   // that draws only now and then does not synchronise every step).
   using Progress =
       std::function<void(int64_t step, int64_t steps, double seconds, const std::function<double()>& running_loss)>;
-  // Trains epoch epochs_done()+1 and evaluates on the test set.
-  EpochResult train_epoch(const Progress& progress = {});
+  // Polled between steps; true stops the epoch after the current step.
+  using StopCheck = std::function<bool()>;
+  // Trains epoch epochs_done()+1 (from partial() when set) and evaluates on
+  // the test set. Returns nothing when `stop` asked to stop inside the
+  // epoch: partial() then says where. Throws when the training loss is not
+  // finite, naming the epoch and step (on CUDA the loss reaches the host once
+  // per epoch, so there the step is the epoch's last).
+  std::optional<EpochResult> train_epoch_or_stop(const Progress& progress, const StopCheck& stop);
+  // The same without a stop: the whole epoch.
+  EpochResult train_epoch(const Progress& progress = {}) { return *train_epoch_or_stop(progress, {}); }
+
+  const std::optional<PartialEpoch>& partial() const { return partial_; }
+  void set_partial(std::optional<PartialEpoch> p) { partial_ = std::move(p); }
 
   int64_t epochs_done() const { return epochs_done_; }
   void set_epochs_done(int64_t e) { epochs_done_ = e; }
@@ -91,6 +116,11 @@ class Trainer {
   DeviceDataset train_, test_;
   Optimizer optimizer_;
   int64_t epochs_done_ = 0;
+  std::optional<PartialEpoch> partial_;
 };
+
+// Throws unless every parameter and buffer of the model is finite, naming
+// the first that is not and `what` was about to be written.
+void require_finite_model(Context& ctx, Model& model, const std::string& what);
 
 }  // namespace rotor

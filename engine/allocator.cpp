@@ -32,13 +32,23 @@ void* Allocator::allocate(size_t bytes) {
   return block;
 }
 
-void Allocator::release(void* block, size_t bytes) {
+void Allocator::release(void* block, size_t bytes) noexcept {
   if (block == nullptr) return;
   const size_t size = round_up(bytes == 0 ? 1 : bytes);
-  std::lock_guard<std::mutex> lock(mutex_);
-  free_[size].push_back(block);
-  in_use_ -= size;
-  cached_ += size;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    in_use_ -= size;
+    try {
+      free_[size].push_back(block);  // may allocate a list node or grow the list
+      cached_ += size;
+      return;
+    } catch (const std::bad_alloc&) {
+      // Out of host memory, typically while unwinding from a failed
+      // allocate(): caching the block would need memory we do not have, so
+      // it goes back to the system instead (a throw here would terminate).
+    }
+  }
+  raw_free(block);
 }
 
 void Allocator::empty_cache() {

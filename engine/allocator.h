@@ -27,7 +27,10 @@ class Allocator {
   // Returns a block of at least `bytes` bytes aligned to 256 bytes; throws
   // rotor::Error when the device is out of memory.
   void* allocate(size_t bytes);
-  void release(void* block, size_t bytes);
+  // Never throws (tensors release their storage in destructors, also while
+  // unwinding): when caching the block needs memory that is not there, the
+  // block is freed instead.
+  void release(void* block, size_t bytes) noexcept;
   // Gives every cached (free) block back to the system.
   void empty_cache();
 

@@ -1,5 +1,6 @@
 #include "engine/schedule.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/error.h"
@@ -51,10 +52,14 @@ double learning_rate(const ScheduleConfig& c, int64_t step, int64_t steps_per_ep
     case ScheduleConfig::Kind::onecycle: {
       const double pct_start = c.warmup > 0 ? c.warmup : 0.15;
       const double initial = c.lr / c.div_factor, final_lr = initial / c.final_div_factor;
-      const double end1 = pct_start * static_cast<double>(total) - 1, end2 = static_cast<double>(total) - 1;
+      // end1: the step where the rate peaks. When the rising phase is at most
+      // one step (pct_start * total <= 1), the run starts at the peak: t / end1
+      // would be 0/0 (PyTorch divides by zero there too).
+      const double end1 = std::max(0.0, pct_start * static_cast<double>(total) - 1);
+      const double end2 = static_cast<double>(total) - 1;
       const double t = static_cast<double>(step);
-      if (t <= end1) return cos_anneal(initial, c.lr, t / end1);
-      return cos_anneal(c.lr, final_lr, (t - end1) / (end2 - end1));
+      if (t <= end1) return end1 > 0 ? cos_anneal(initial, c.lr, t / end1) : c.lr;
+      return cos_anneal(c.lr, final_lr, (t - end1) / (end2 - end1));  // t > end1 implies end2 > end1
     }
   }
   return c.lr;

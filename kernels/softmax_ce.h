@@ -4,7 +4,12 @@
 //   backward  dlogits = dloss[0] * (softmax(logits) - onehot(labels)) / N  [mode]
 //   count_correct  *correct += number of rows whose argmax (first maximum)
 //                  is the label
-// logits (N, K) row-major, labels (N) int32 in [0, K): checked by the caller.
+// logits (N, K) row-major, labels (N) int32. A label outside [0, K) never
+// indexes past its row: the CPU versions throw naming the sample; the CUDA
+// forward makes that row's loss (hence loss[0]) NaN and the backward that
+// row's gradient NaN, which the trainer's non-finite-loss guard reports
+// where it reads the loss back (no host synchronisation per step);
+// count_correct counts such a row as wrong.
 // loss, dloss and correct live on the op's device: the CUDA versions then
 // need no host synchronisation inside a training step.
 #pragma once

@@ -4,12 +4,25 @@
 #include <cmath>
 
 #include "engine/context.h"
+#include "engine/error.h"
 
 namespace rotor::cpu {
+namespace {
+
+// A label outside [0, k) would index past its row of logits.
+void check_labels(int64_t n, int64_t k, const int32_t* labels, const char* op) {
+  for (int64_t i = 0; i < n; ++i)
+    ROTOR_CHECK(labels[i] >= 0 && labels[i] < k, "{}: sample {} of the batch has label {}, outside the {} classes "
+                                                 "[0, {})",
+                op, i, labels[i], k, k);
+}
+
+}  // namespace
 
 template <class T>
 void softmax_cross_entropy_forward(Context&, int64_t n, int64_t k, const T* logits, const int32_t* labels,
                                    T* loss) {
+  check_labels(n, k, labels, "softmax_cross_entropy");
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
     const T* row = logits + i * k;
@@ -24,6 +37,7 @@ void softmax_cross_entropy_forward(Context&, int64_t n, int64_t k, const T* logi
 template <class T>
 void softmax_cross_entropy_backward(Context&, int64_t n, int64_t k, const T* logits, const int32_t* labels,
                                     const T* dloss, T* dlogits, GradMode mode) {
+  check_labels(n, k, labels, "softmax_cross_entropy backward");
   const double scale = static_cast<double>(dloss[0]) / static_cast<double>(n);
   for (int64_t i = 0; i < n; ++i) {
     const T* row = logits + i * k;

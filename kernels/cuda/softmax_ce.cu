@@ -39,7 +39,11 @@ __global__ void __launch_bounds__(block_threads)
   if (row >= n) return;  // whole warps leave together
   const float* p = logits + row * k;
   const RowSoftmax s = row_softmax(p, k);
-  if ((threadIdx.x & 31) == 0) row_loss[row] = logf(s.sum) + s.max - p[labels[row]];
+  const int32_t label = labels[row];
+  // An out-of-range label reads nothing past the row: its loss is NaN, which
+  // reaches the host with the loss the trainer reads back (kernels/softmax_ce.h).
+  if ((threadIdx.x & 31) == 0)
+    row_loss[row] = (label >= 0 && static_cast<uint32_t>(label) < k) ? logf(s.sum) + s.max - p[label] : nanf("");
 }
 
 __global__ void __launch_bounds__(block_threads)
@@ -61,10 +65,12 @@ __global__ void __launch_bounds__(block_threads)
   float* out = dlogits + row * k;
   const RowSoftmax s = row_softmax(p, k);
   const double scale = static_cast<double>(dloss[0]) / n;
-  const uint32_t label = static_cast<uint32_t>(labels[row]);
+  const uint32_t label = static_cast<uint32_t>(labels[row]);  // a negative label wraps past k
+  const bool valid = label < k;
   for (uint32_t j = threadIdx.x & 31; j < k; j += 32) {
     const float prob = expf(p[j] - s.max) / s.sum;
-    const float g = static_cast<float>(scale * (static_cast<double>(prob) - (j == label ? 1.0 : 0.0)));
+    const float g = valid ? static_cast<float>(scale * (static_cast<double>(prob) - (j == label ? 1.0 : 0.0)))
+                          : nanf("");
     out[j] = accumulate ? __fadd_rn(out[j], g) : g;
   }
 }
