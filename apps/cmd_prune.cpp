@@ -330,6 +330,7 @@ int cmd_prune(const Args& args) {
   // The weights are the trained run's: keep its record, so the pruned file
   // still names its data and validation split (prune it again, evaluate it).
   if (const Json* trained = file.header.find("trained")) provenance.set("trained", *trained);
+  if (const Json* epochs = file.header.find("epochs_done")) provenance.set("epochs_done", *epochs);
   save_model_file(ctx, pruned_path, *pruned, provenance);
   write_json_file((fs::path(out) / "prune.json").string(), j);
 

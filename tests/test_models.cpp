@@ -60,7 +60,7 @@ TEST_CASE("parameter counts of the CIFAR ResNets (BN and classifier included)", 
   CHECK(count(*build_model(ctx, spec_for("fcnn", 1, 28, 10))).params == 784 * 500 + 1000 + 5010);
 }
 
-TEST_CASE("a seed fixes the initial weights; type-I slopes follow the truncated mixture", "[models][init]") {
+TEST_CASE("a seed fixes the initial weights, and type-I slopes follow the truncated mixture", "[models][init]") {
   Context a(ContextOptions{Device::cpu, 1, 5}), b(ContextOptions{Device::cpu, 1, 5}), c(ContextOptions{Device::cpu, 1, 6});
   auto ma = build_model(a, spec_for("resnet20", 3, 32, 10)), mb = build_model(b, spec_for("resnet20", 3, 32, 10)),
        mc = build_model(c, spec_for("resnet20", 3, 32, 10));

@@ -115,7 +115,7 @@ size_t count_lines(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("plot: a figure is a PNG and an SVG of the same size; SVG text is escaped; gamma has a glyph", "[report]") {
+TEST_CASE("plot: a figure is a PNG and an SVG of the same size, SVG text is escaped, gamma has a glyph", "[report]") {
   const std::string dir = temp_dir("figure");
   const std::vector<std::string> files = write_figure(dir + "/f", 321, 123, [](Painter& p) {
     p.rect(10, 10, 50, 40, {255, 0, 0}, 0.5, "box");

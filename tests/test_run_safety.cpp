@@ -60,11 +60,12 @@ std::vector<std::string> metrics_of(const std::string& run) {
   return lines;
 }
 
-CommandResult rotor_fails(const std::string& args, const std::string& message) {
+// exit_code: 2 for a usage error (a bad flag or value), 1 for an error while running.
+CommandResult rotor_fails(const std::string& args, const std::string& message, int exit_code = 1) {
   INFO("rotor " << args);
   const CommandResult r = run_rotor(args);
   INFO(r.output);
-  CHECK(r.exit_code == 1);
+  CHECK(r.exit_code == exit_code);
   CHECK_THAT(r.output, Catch::Contains(message));
   return r;
 }
@@ -99,7 +100,7 @@ TEST_CASE("a run with --force checks everything first and moves the old run asid
   SECTION("a failing --force run leaves the old run untouched") {
     rotor_fails("train" + quick + " --data mnist:/nonexistent --force --out " + dir, "/nonexistent");
     rotor_fails("train" + quick + data + " --epochs 2 --stop-after 5 --force --out " + dir,
-                "--stop-after must be between 1 and 2");
+                "--stop-after must be between 1 and 2", 2);
     rotor_fails("train" + quick + data + " --init type2:/nonexistent.rotor --force --out " + dir, "/nonexistent.rotor");
     CHECK(read_text(dir + "/run.json") == run_json);
     CHECK(read_text(dir + "/metrics.jsonl") == metrics);
@@ -306,7 +307,7 @@ pid_t spawn_rotor(const std::vector<std::string>& args, const std::string& log) 
 
 }  // namespace
 
-TEST_CASE("SIGTERM inside an epoch checkpoints there; the resumed run equals a straight one", "[run-safety][resume]") {
+TEST_CASE("SIGTERM inside an epoch checkpoints there, and the resumed run equals a straight one", "[run-safety][resume]") {
   // fcnn-1024 on 1,000 images in batches of 10: 100 steps of about 10 ms.
   const std::string common = "train --model fcnn-1024 --data mnist:" + small_data() +
                              " --epochs 2 --batch 10 --schedule cosine --device cpu --threads 1 --seed 5 --out";
