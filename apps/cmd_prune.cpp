@@ -56,7 +56,7 @@ int cmd_prune(const Args& args) {
 
   std::unique_ptr<Model> model = load_model_file(ctx, path);
   const ModelSpec& spec = model->spec();
-  ROTOR_CHECK(!model->named_slopes().empty(), "{} is a ReLU network ({}): it has no slopes to prune by", path,
+  ROTOR_CHECK(!model->named_slopes().empty(), "{} has no RReLU slopes ({}): nothing to prune by", path,
               spec.describe());
   const DataSplit data = load_data(cl.text("data", "fashion-mnist"), ctx.pool().size());
   check_data_fits(spec, data, path);
