@@ -4,8 +4,8 @@
 // gradients add, nullptr gradients are skipped, ...).
 #include <catch2/catch.hpp>
 
-#include "tests/gpu/gpu_support.h"
 #include "tests/support/kernel_contracts.h"
+#include "tests/gpu/gpu_support.h"
 
 using namespace rotor;
 using namespace rotor::test;
