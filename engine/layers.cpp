@@ -16,8 +16,6 @@ static std::optional<ActivationInfo> find_activation(Activation a) {
       return ActivationInfo{"relu", false, true, [](Graph& g, const Var& x, const Var&) { return relu(g, x); }};
     case Activation::rrelu:
       return ActivationInfo{"rrelu", true, true, [](Graph& g, const Var& x, const Var& s) { return rrelu(g, x, s); }};
-    case Activation::gelu:
-      return ActivationInfo{"gelu", false, false, [](Graph& g, const Var& x, const Var&) { return gelu(g, x); }};
   }
   return std::nullopt;  // a number past the last value (all_activations counts with it)
 }

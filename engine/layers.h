@@ -17,7 +17,7 @@ namespace rotor {
 // Act layer, the cost rows. activation_info() is a switch without a default,
 // and the build treats -Wswitch as an error: a value added here without its
 // case there does not compile.
-enum class Activation { relu, rrelu, gelu };
+enum class Activation { relu, rrelu };
 
 struct ActivationInfo {
   const char* name;    // in --act, model files and run folder names

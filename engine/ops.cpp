@@ -207,10 +207,6 @@ Var relu(Graph& g, const Var& x) {
   return elementwise_op(g, x, "relu", ROTOR_DISPATCHER(relu_forward), ROTOR_DISPATCHER(relu_backward));
 }
 
-Var gelu(Graph& g, const Var& x) {
-  return elementwise_op(g, x, "gelu", ROTOR_DISPATCHER(gelu_forward), ROTOR_DISPATCHER(gelu_backward));
-}
-
 Var rrelu(Graph& g, const Var& x, const Var& slope) {
   check_input(g, x, "rrelu", "input");
   const ChannelShape s = channel_shape(x->value, "rrelu");

@@ -33,7 +33,6 @@ Var bn_rrelu(Graph& g, const Var& x, const Var& gamma, const Var& beta, const Va
 
 // Elementwise activations (kernels/activation.h).
 Var relu(Graph& g, const Var& x);
-Var gelu(Graph& g, const Var& x);
 // y = slope[c] * max(0, x), slope (C).
 Var rrelu(Graph& g, const Var& x, const Var& slope);
 

@@ -3,8 +3,6 @@
 //   relu     y = max(0, x);             dx = dy * [x > 0]            [mode]
 //   rrelu    y = b[c] * max(0, x);      dx = dy * b[c] * [x > 0]     [mode]
 //                                       dslope[c] += sum dy * max(0, x)
-//   gelu     y = x * Phi(x);            dx = dy * (Phi(x) + x * phi(x))  [mode]
-//            (Phi, phi: the standard normal CDF and density; the erf form)
 // The gradient at x == 0 is 0 (PyTorch's convention). dx and dslope may be
 // nullptr (kernels/shapes.h).
 //
@@ -25,8 +23,6 @@ namespace cpu {
 template <class T> void relu_forward(Context& ctx, int64_t n, const T* x, T* y);
 template <class T> void relu_backward(Context& ctx, int64_t n, const T* x, const T* dy, T* dx, GradMode mode);
 template <class T> void rrelu_forward(Context& ctx, const ChannelShape& s, const T* x, const T* slope, T* y);
-template <class T> void gelu_forward(Context& ctx, int64_t n, const T* x, T* y);
-template <class T> void gelu_backward(Context& ctx, int64_t n, const T* x, const T* dy, T* dx, GradMode mode);
 template <class T>
 void rrelu_backward(Context& ctx, const ChannelShape& s, const T* x, const T* dy, const T* slope, T* dx,
                     GradMode mode, T* dslope);
@@ -37,8 +33,6 @@ namespace cuda {
 void relu_forward(Context& ctx, int64_t n, const float* x, float* y);
 void relu_backward(Context& ctx, int64_t n, const float* x, const float* dy, float* dx, GradMode mode);
 void rrelu_forward(Context& ctx, const ChannelShape& s, const float* x, const float* slope, float* y);
-void gelu_forward(Context& ctx, int64_t n, const float* x, float* y);
-void gelu_backward(Context& ctx, int64_t n, const float* x, const float* dy, float* dx, GradMode mode);
 void rrelu_backward(Context& ctx, const ChannelShape& s, const float* x, const float* dy, const float* slope,
                     float* dx, GradMode mode, float* dslope);
 }  // namespace cuda

@@ -208,23 +208,6 @@ TEST_CASE("relu and rrelu backward match central differences", "[grad][activatio
   REQUIRE_CLOSE("rrelu dslope", minus(ds, offset), nds, grad_atol, grad_rtol);
 }
 
-TEST_CASE("gelu backward matches central differences", "[grad][activation]") {
-  Context ctx;
-  Rng rng(16);
-  const int64_t n = 40;
-  std::vector<double> x = random_vector(rng, n);  // smooth: no kink to avoid
-  x[0] = 0;
-  const std::vector<double> r = random_vector(rng, n);
-  std::vector<double> y(n);
-  auto loss = [&] {
-    cpu::gelu_forward<double>(ctx, n, x.data(), y.data());
-    return dot(y, r);
-  };
-  check_input_grad("gelu dx", x.size(), numeric_grad(x, loss), [&](double* dx, GradMode mode) {
-    cpu::gelu_backward<double>(ctx, n, x.data(), r.data(), dx, mode);
-  });
-}
-
 TEST_CASE("pooling, shortcut and dropout backward match central differences", "[grad][pool][shortcut][dropout]") {
   Context ctx;
   Rng rng(16);

@@ -1,7 +1,5 @@
 #include "kernels/activation.h"
 
-#include <cmath>
-
 #include "engine/context.h"
 #include "kernels/cpu/branchless.h"
 #include "kernels/cpu/channel_stats.h"
@@ -62,31 +60,9 @@ void rrelu_backward(Context& ctx, const ChannelShape& s, const T* x, const T* dy
   }, s.n * s.hw);
 }
 
-template <class T>
-void gelu_forward(Context& ctx, int64_t n, const T* x, T* y) {
-  ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) y[i] = x[i] * (T(0.5) + T(0.5) * std::erf(x[i] * T(M_SQRT1_2)));
-  }, 1);
-}
-
-template <class T>
-void gelu_backward(Context& ctx, int64_t n, const T* x, const T* dy, T* dx, GradMode mode) {
-  if (!dx) return;  // not wanted (kernels/shapes.h)
-  ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const T cdf = T(0.5) + T(0.5) * std::erf(x[i] * T(M_SQRT1_2));
-      const T pdf = T(0.5 * M_2_SQRTPI * M_SQRT1_2) * std::exp(T(-0.5) * x[i] * x[i]);
-      const T g = dy[i] * (cdf + x[i] * pdf);
-      dx[i] = mode == GradMode::accumulate ? dx[i] + g : g;
-    }
-  }, 1);
-}
-
 #define ROTOR_INSTANTIATE_ACTIVATION(T)                                                                         \
   template void relu_forward<T>(Context&, int64_t, const T*, T*);                                               \
   template void relu_backward<T>(Context&, int64_t, const T*, const T*, T*, GradMode);                          \
-  template void gelu_forward<T>(Context&, int64_t, const T*, T*);                                               \
-  template void gelu_backward<T>(Context&, int64_t, const T*, const T*, T*, GradMode);                          \
   template void rrelu_forward<T>(Context&, const ChannelShape&, const T*, const T*, T*);                        \
   template void rrelu_backward<T>(Context&, const ChannelShape&, const T*, const T*, const T*, T*, GradMode, T*);
 ROTOR_INSTANTIATE_ACTIVATION(float)

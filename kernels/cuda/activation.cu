@@ -31,29 +31,6 @@ struct ReluBackwardOp {
   }
 };
 
-// GELU, erf form; __fmul_rn/__fadd_rn keep nvcc from contracting to FMA so
-// only erff and expf (a few ulp from the host's) differ from the CPU.
-__device__ inline float gelu_cdf(float x) { return __fadd_rn(0.5f, __fmul_rn(0.5f, erff(__fmul_rn(x, 0.70710678f)))); }
-
-struct GeluForwardOp {
-  const float* x;
-  float* y;
-  __device__ void operator()(uint32_t i) const { y[i] = __fmul_rn(x[i], gelu_cdf(x[i])); }
-};
-
-struct GeluBackwardOp {
-  const float* x;
-  const float* dy;
-  float* dx;
-  bool accumulate;
-  __device__ void operator()(uint32_t i) const {
-    const float v = x[i];
-    const float pdf = __fmul_rn(0.39894228f, expf(__fmul_rn(__fmul_rn(-0.5f, v), v)));
-    const float g = __fmul_rn(dy[i], __fadd_rn(gelu_cdf(v), __fmul_rn(v, pdf)));
-    dx[i] = accumulate ? __fadd_rn(dx[i], g) : g;
-  }
-};
-
 template <int V>
 __global__ void __launch_bounds__(block_threads)
     rrelu_forward_kernel(const float* __restrict__ x, const float* __restrict__ slope, ChannelGeom g,
@@ -117,15 +94,6 @@ void relu_forward(Context& ctx, int64_t n, const float* x, float* y) {
 void relu_backward(Context& ctx, int64_t n, const float* x, const float* dy, float* dx, GradMode mode) {
   if (!dx) return;
   launch_map(ctx, n, ReluBackwardOp{x, dy, dx, mode == GradMode::accumulate}, "relu_backward");
-}
-
-void gelu_forward(Context& ctx, int64_t n, const float* x, float* y) {
-  launch_map(ctx, n, GeluForwardOp{x, y}, "gelu_forward");
-}
-
-void gelu_backward(Context& ctx, int64_t n, const float* x, const float* dy, float* dx, GradMode mode) {
-  if (!dx) return;
-  launch_map(ctx, n, GeluBackwardOp{x, dy, dx, mode == GradMode::accumulate}, "gelu_backward");
 }
 
 void rrelu_forward(Context& ctx, const ChannelShape& s, const float* x, const float* slope, float* y) {

@@ -80,24 +80,6 @@ TEST_CASE("gpu relu forward and backward", "[gpu][activation]") {
   }
 }
 
-TEST_CASE("gpu gelu forward and backward", "[gpu][activation]") {
-  Twins t;
-  for (int64_t n : sizes) {
-    INFO("n = " << n);
-    Rng rng(static_cast<uint64_t>(n) + 3);
-    const auto x = uniform(rng, n, -4, 4), dy = uniform(rng, n, -1, 1);
-    Tensor dx_in = to_gpu(t.gpu, x), ddy = to_gpu(t.gpu, dy), dout = to_gpu(t.gpu, nans(n));
-    std::vector<float> y(n);
-    cpu::gelu_forward<float>(t.cpu, n, x.data(), y.data());
-    cuda::gelu_forward(t.gpu, n, fp(dx_in), fp(dout));
-    // erff and expf on the GPU may differ from the host's by an ulp or two.
-    REQUIRE_TWIN("gelu y", from_gpu<float>(t.gpu, dout), y, elementwise_tol);
-    require_grad_modes(
-        t, "gelu dx", n, [&](GradMode m, float* d) { cpu::gelu_backward<float>(t.cpu, n, x.data(), dy.data(), d, m); },
-        [&](GradMode m, float* d) { cuda::gelu_backward(t.gpu, n, fp(dx_in), fp(ddy), d, m); }, elementwise_tol);
-  }
-}
-
 TEST_CASE("gpu dropout: the same mask as the CPU", "[gpu][dropout]") {
   Twins t;
   for (int64_t n : sizes) {
