@@ -31,7 +31,7 @@ int cmd_info(const Args& args) {
                      {"model-file", "FILE", "a model file (its own architecture and input size)", ""},
                      {"input", "CxHxW", "input size for --model", "3x32x32; 1x28x28 for fcnn"},
                      {"classes", "N", "classes for --model", "10"},
-                     {"act", "relu|rrelu", "activation for --model", "rrelu"},
+                     {"act", activation_choices(), "activation for --model", "rrelu"},
                  });
   if (!parse_or_help(cl, args)) return 0;
   ROTOR_CHECK(cl.has("model") != cl.has("model-file"), "give exactly one of --model and --model-file");

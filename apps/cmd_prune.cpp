@@ -155,7 +155,7 @@ int cmd_prune(const Args& args) {
   const ModelSpec spec = read_model_spec(file, path);
   std::unique_ptr<Model> model = build_model(ctx, spec);
   load_module_state(ctx, *model, file, path);
-  ROTOR_CHECK(!model->named_slopes().empty(), "{} is a ReLU network ({}): it has no slopes to prune by", path,
+  ROTOR_CHECK(!model->named_slopes().empty(), "{} has no RReLU slopes ({}): nothing to prune by", path,
               spec.describe());
   Provenance prov = read_provenance(file.header, path);
   std::vector<std::vector<float>> original;

@@ -10,8 +10,8 @@ namespace rotor {
 
 GammaChoice choose_gamma(std::vector<double> magnitudes, const std::function<double(double)>& accuracy,
                          double tolerance, int coarse_points) {
-  ROTOR_CHECK(!magnitudes.empty(), "choosing gamma: the model has no RReLU slopes (a ReLU network cannot be pruned "
-                                   "by slopes)");
+  ROTOR_CHECK(!magnitudes.empty(), "choosing gamma: the model has no RReLU slopes (only an rrelu network can be "
+                                   "pruned by slopes)");
   ROTOR_CHECK(tolerance >= 0, "choosing gamma: tolerance {} is negative", tolerance);
   std::sort(magnitudes.begin(), magnitudes.end());
   std::vector<double> unique = magnitudes;

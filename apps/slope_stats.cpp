@@ -63,7 +63,7 @@ Json SlopeSummary::to_json() const {
 }
 
 std::string SlopeSummary::describe() const {
-  if (count == 0) return "no RReLU slopes (ReLU network)";
+  if (count == 0) return "no RReLU slopes (the network's activation has none)";
   std::string out = fmt::format("{} slopes ({} negative); |b|: min {:.4f}  q1 {:.4f}  median {:.4f}  q3 {:.4f}  max {:.4f}",
                                 count, negative, min, q1, median, q3, max);
   for (auto& [t, n] : under) out += fmt::format("\n  |b| < {:<5g}: {:>6} ({:.1f}%)", t, n, 100.0 * n / count);

@@ -30,7 +30,7 @@ CommandLine train_command_line() {
       "model.rotor and summary.json into --out. `rotor train --resume DIR [--epochs N]` continues a run.",
       {
           {"model", "NAME", "fcnn, fcnn-<width>, resnet20/32/44/56/110, wrn-16-4, wrn-40-4, wrn-<d>-<k>", "fcnn"},
-          {"act", "relu|rrelu", "activation after each batch norm", "rrelu"},
+          {"act", activation_choices(), "activation after each batch norm", "rrelu"},
           {"data", "SPEC", "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, svhn:DIR, folder:DIR",
            "fashion-mnist"},
           {"val-split", "FRACTION", "hold out this share of the training images (stratified) for rotor prune", "0"},

@@ -8,12 +8,45 @@
 
 namespace rotor {
 
-const char* activation_name(Activation a) { return a == Activation::relu ? "relu" : "rrelu"; }
+// The one description of each activation. No default case: with
+// -Werror=switch a new Activation value without its row is a compile error.
+static std::optional<ActivationInfo> find_activation(Activation a) {
+  switch (a) {
+    case Activation::relu:
+      return ActivationInfo{"relu", false, true, [](Graph& g, const Var& x, const Var&) { return relu(g, x); }};
+    case Activation::rrelu:
+      return ActivationInfo{"rrelu", true, true, [](Graph& g, const Var& x, const Var& s) { return rrelu(g, x, s); }};
+  }
+  return std::nullopt;  // a number past the last value (all_activations counts with it)
+}
+
+ActivationInfo activation_info(Activation a) {
+  const std::optional<ActivationInfo> info = find_activation(a);
+  ROTOR_CHECK(info, "activation number {} does not exist", static_cast<int>(a));
+  return *info;
+}
+
+const char* activation_name(Activation a) { return activation_info(a).name; }
+
+std::vector<Activation> all_activations() {
+  std::vector<Activation> all;
+  for (int i = 0; find_activation(static_cast<Activation>(i)); ++i) all.push_back(static_cast<Activation>(i));
+  return all;
+}
+
+std::string activation_choices() {
+  std::string out;
+  for (Activation a : all_activations()) {
+    if (!out.empty()) out += '|';
+    out += activation_name(a);
+  }
+  return out;
+}
 
 Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::relu;
-  if (name == "rrelu") return Activation::rrelu;
-  fail("unknown activation '{}': expected relu or rrelu", name);
+  for (Activation a : all_activations())
+    if (name == activation_name(a)) return a;
+  fail("unknown activation '{}': expected one of {}", name, activation_choices());
 }
 
 static Tensor filled(Context& ctx, const Shape& shape, float value) {
@@ -49,29 +82,29 @@ Conv2d::Conv2d(Context& ctx, int64_t c_in, int64_t c_out, int64_t kernel, int64_
 
 Var Conv2d::forward(Graph& g, const Var& x) { return conv2d(g, x, weight.var, stride, pad); }
 
-BatchNorm::BatchNorm(Context& ctx, int64_t channels, Then then_)
+BatchNorm::BatchNorm(Context& ctx, int64_t channels, std::optional<Activation> then_)
     : weight(add_parameter(ctx, "weight", filled(ctx, {channels}, 1.0f), ParamGroup::bn)),
       bias(add_parameter(ctx, "bias", filled(ctx, {channels}, 0.0f), ParamGroup::bn)),
       running_mean(add_buffer("running_mean", filled(ctx, {channels}, 0.0f))),
       running_var(add_buffer("running_var", filled(ctx, {channels}, 1.0f))),
       then(then_) {
-  if (then == Then::rrelu) slope = &add_parameter(ctx, "slope", filled(ctx, {channels}, 1.0f), ParamGroup::slopes);
-}
-
-Var BatchNorm::forward(Graph& g, const Var& x) {
-  if (then == Then::nothing) return batch_norm(g, x, weight.var, bias.var, running_mean, running_var, config);
-  return bn_rrelu(g, x, weight.var, bias.var, slope ? slope->var : nullptr, running_mean, running_var, config);
-}
-
-BatchNorm::Then then_for(Activation a) {
-  return a == Activation::relu ? BatchNorm::Then::relu : BatchNorm::Then::rrelu;
-}
-
-Act::Act(Context& ctx, int64_t channels, Activation kind) {
-  if (kind == Activation::rrelu)
+  if (then && activation_info(*then).has_slope)
     slope = &add_parameter(ctx, "slope", filled(ctx, {channels}, 1.0f), ParamGroup::slopes);
 }
 
-Var Act::forward(Graph& g, const Var& x) { return slope ? rrelu(g, x, slope->var) : relu(g, x); }
+Var BatchNorm::forward(Graph& g, const Var& x) {
+  const Var s = slope ? slope->var : nullptr;
+  if (then && activation_info(*then).fuses_into_bn)
+    return bn_rrelu(g, x, weight.var, bias.var, s, running_mean, running_var, config);
+  Var y = batch_norm(g, x, weight.var, bias.var, running_mean, running_var, config);
+  return then ? activation_info(*then).apply(g, y, s) : y;
+}
+
+Act::Act(Context& ctx, int64_t channels, Activation kind_) : kind(kind_) {
+  if (activation_info(kind).has_slope)
+    slope = &add_parameter(ctx, "slope", filled(ctx, {channels}, 1.0f), ParamGroup::slopes);
+}
+
+Var Act::forward(Graph& g, const Var& x) { return activation_info(kind).apply(g, x, slope ? slope->var : nullptr); }
 
 }  // namespace rotor

@@ -21,6 +21,8 @@
 #else
 #define ROTOR_DISPATCH(ctx, fn, ...) ::rotor::cpu::fn<float>(__VA_ARGS__)
 #endif
+// A callable (ctx, args...) that ROTOR_DISPATCHes fn(ctx, args...).
+#define ROTOR_DISPATCHER(fn) [](Context& ctx, auto... args) { ROTOR_DISPATCH(ctx, fn, ctx, args...); }
 
 namespace rotor {
 namespace {
@@ -67,6 +69,23 @@ GradTarget param_target(Graph& g, const Var& v) {
     t.mode = GradMode::accumulate;
   }
   return t;
+}
+
+// A parameter-free elementwise op y = f(x): forward(ctx, n, x, y) and
+// backward(ctx, n, x, dy, dx, mode) are ROTOR_DISPATCHERs of the kernels.
+template <class Forward, class Backward>
+Var elementwise_op(Graph& g, const Var& x, const char* op, Forward forward, Backward backward) {
+  check_input(g, x, op, "input");
+  const int64_t n = x->value.numel();
+  Var y = output(g, x->value.shape(), g.needs_grad({&x}));
+  forward(g.ctx(), n, ptr(x), ptr(y));
+  if (y->requires_grad)
+    g.record([&g, x, y, n, backward] {
+      if (!y->grad.defined()) return;
+      const GradTarget dx = g.grad_target(x);
+      if (dx.data) backward(g.ctx(), n, ptr(x), y->grad.f32(), dx.data, dx.mode);
+    });
+  return y;
 }
 
 }  // namespace
@@ -185,19 +204,7 @@ Var bn_rrelu(Graph& g, const Var& x, const Var& gamma, const Var& beta, const Va
 }
 
 Var relu(Graph& g, const Var& x) {
-  check_input(g, x, "relu", "input");
-  const int64_t n = x->value.numel();
-  Var y = output(g, x->value.shape(), g.needs_grad({&x}));
-  Context& ctx = g.ctx();
-  ROTOR_DISPATCH(ctx, relu_forward, ctx, n, ptr(x), ptr(y));
-  if (y->requires_grad)
-    g.record([&g, x, y, n] {
-      if (!y->grad.defined()) return;
-      const GradTarget dx = g.grad_target(x);
-      Context& ctx = g.ctx();
-      if (dx.data) ROTOR_DISPATCH(ctx, relu_backward, ctx, n, ptr(x), y->grad.f32(), dx.data, dx.mode);
-    });
-  return y;
+  return elementwise_op(g, x, "relu", ROTOR_DISPATCHER(relu_forward), ROTOR_DISPATCHER(relu_backward));
 }
 
 Var rrelu(Graph& g, const Var& x, const Var& slope) {

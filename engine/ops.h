@@ -31,6 +31,7 @@ Var batch_norm(Graph& g, const Var& x, const Var& gamma, const Var& beta, Tensor
 Var bn_rrelu(Graph& g, const Var& x, const Var& gamma, const Var& beta, const Var& slope, Tensor& running_mean,
              Tensor& running_var, const BatchNormConfig& config = {});
 
+// Elementwise activations (kernels/activation.h).
 Var relu(Graph& g, const Var& x);
 // y = slope[c] * max(0, x), slope (C).
 Var rrelu(Graph& g, const Var& x, const Var& slope);

@@ -4,7 +4,12 @@
 //   rrelu    y = b[c] * max(0, x);      dx = dy * b[c] * [x > 0]     [mode]
 //                                       dslope[c] += sum dy * max(0, x)
 // The gradient at x == 0 is 0 (PyTorch's convention). dx and dslope may be
-// nullptr.
+// nullptr (kernels/shapes.h).
+//
+// A new activation goes here: a parameter-free elementwise one is declared
+// like relu (n, x, y / n, x, dy, dx, mode), its twins go into
+// kernels/cpu/activation.cpp and kernels/cuda/activation.cu
+// (docs/adding-a-layer.md).
 #pragma once
 
 #include <cstdint>

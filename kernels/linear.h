@@ -2,7 +2,7 @@
 //
 //   forward          y (N, out) = x (N, in) W^T + bias      (bias may be nullptr)
 //   backward_data    dx (N, in) = dy W                       [mode]
-//   backward_weight  dw += dy^T x; dbias += sum_n dy         (dbias may be nullptr)
+//   backward_weight  dw += dy^T x; dbias += sum_n dy         (dw, dbias may be nullptr)
 #pragma once
 
 #include <cstdint>

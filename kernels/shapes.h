@@ -9,8 +9,12 @@
 namespace rotor {
 
 // What a backward kernel does with an input gradient it writes: `assign`
-// overwrites it (the first writer of an activation gradient), `accumulate`
-// adds to it (later writers). Parameter gradients always accumulate.
+// overwrites it without reading it (the first writer of an activation
+// gradient), `accumulate` adds to it (later writers). Parameter gradients
+// always accumulate. Every gradient a backward kernel writes (dx, dw,
+// dgamma, ...) may be nullptr, meaning not wanted: the kernel skips it and
+// still writes the others. Both twins keep these rules
+// (tests/test_kernel_contracts.cpp, tests/gpu/test_gpu_kernel_contracts.cpp).
 enum class GradMode { assign, accumulate };
 
 // (N, C, HW): per-channel ops (batch norm, rrelu, pooling).

@@ -25,7 +25,7 @@ void add_bn_cost(std::vector<LayerCost>& rows, const std::string& name, const Ba
   r.name = name;
   r.kind = "bn";
   const int64_t c = bn.weight.var->value.numel();
-  r.shape = fmt::format("{}{}", c, bn.then == BatchNorm::Then::rrelu ? " +rrelu" : bn.then == BatchNorm::Then::relu ? " +relu" : "");
+  r.shape = bn.then ? fmt::format("{} +{}", c, activation_name(*bn.then)) : fmt::format("{}", c);
   r.params = 2 * c;
   r.slopes = bn.slope ? c : 0;
   rows.push_back(r);
@@ -35,7 +35,7 @@ void add_act_cost(std::vector<LayerCost>& rows, const std::string& name, const A
   LayerCost r;
   r.name = name;
   r.kind = "act";
-  r.shape = fmt::format("{} {}", channels, act.slope ? "rrelu" : "relu");
+  r.shape = fmt::format("{} {}", channels, activation_name(act.kind));
   r.slopes = act.slope ? channels : 0;
   rows.push_back(r);
 }

@@ -8,7 +8,7 @@ Fcnn::Fcnn(Context& ctx, const ModelSpec& spec, int64_t hidden)
     : Model(spec),
       fc1_(add_module("fc1", std::make_unique<Linear>(ctx, spec.in_channels * spec.height * spec.width, hidden,
                                                       false, LinearInit::kaiming_normal))),
-      bn1_(add_module("bn1", std::make_unique<BatchNorm>(ctx, hidden, then_for(spec.act)))),
+      bn1_(add_module("bn1", std::make_unique<BatchNorm>(ctx, hidden, spec.act))),
       fc2_(add_module("fc2", std::make_unique<Linear>(ctx, hidden, spec.classes, true, LinearInit::uniform))) {}
 
 Var Fcnn::forward(Graph& g, const Var& x) {

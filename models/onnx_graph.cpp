@@ -169,14 +169,24 @@ class Exporter {
                                  {x, param(name + ".weight"), param(name + ".bias"), param(name + ".running_mean"),
                                   param(name + ".running_var")});
     set_float(n, "epsilon", static_cast<float>(bn.config.eps));
-    if (bn.then == BatchNorm::Then::nothing) return name;
-    return activation(name, name, bn.slope != nullptr, rank);
+    if (!bn.then) return name;
+    return activation(name, name, *bn.then, rank);
   }
 
-  // ReLU, and for an RReLU the product with the slopes ("<name>.slope").
-  std::string activation(const std::string& x, const std::string& name, bool rrelu, int64_t rank) {
+  // ReLU, and for an RReLU the product with the slopes ("<name>.slope"). An
+  // activation added to engine/layers.h after these two needs its ONNX form
+  // here; until then export says so (the default) rather than write a wrong graph.
+  std::string activation(const std::string& x, const std::string& name, Activation act, int64_t rank) {
+    switch (act) {
+      case Activation::relu:
+      case Activation::rrelu:
+        break;
+      default:
+        fail("rotor export: the {} activation ({}) has no ONNX form yet (models/onnx_graph.cpp)",
+             activation_name(act), name);
+    }
     const std::string relu = w_.node("Relu", name + ".relu", {x}).output(0);
-    if (!rrelu) return relu;
+    if (act == Activation::relu) return relu;
     const int64_t c = at(name + ".slope").numel();
     const std::string slope = param(name + ".slope", rank == 4 ? Dims{c, 1, 1} : Dims{c});
     return w_.node("Mul", name + ".rrelu", {relu, slope}).output(0);
@@ -297,7 +307,7 @@ std::string emit_resnet(Exporter& e, ResNet& m, const std::string& x) {
                                               n + ".bn2", blk.bn2, 4);
       sum = e.add_into(shortcut, branch, n + ".add", l.out, blk.out);
     }
-    h = e.activation(sum, n + ".act", blk.act.slope != nullptr, 4);
+    h = e.activation(sum, n + ".act", blk.act.kind, 4);
   }
   return e.head(h, m.fc);
 }

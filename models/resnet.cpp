@@ -31,7 +31,7 @@ static int64_t width_of(const BlockLive* live, const std::vector<int64_t> BlockL
 BasicBlock::BasicBlock(Context& ctx, int64_t in_, int64_t out_, int64_t stride_, Activation a, const BlockLive* live)
     : conv1(add_module("conv1", std::make_unique<Conv2d>(ctx, width_of(live, &BlockLive::in, in_),
                                                          width_of(live, &BlockLive::mid, out_), 3, stride_, 1))),
-      bn1(add_module("bn1", std::make_unique<BatchNorm>(ctx, width_of(live, &BlockLive::mid, out_), then_for(a)))),
+      bn1(add_module("bn1", std::make_unique<BatchNorm>(ctx, width_of(live, &BlockLive::mid, out_), a))),
       conv2(add_module("conv2", std::make_unique<Conv2d>(ctx, width_of(live, &BlockLive::mid, out_),
                                                          width_of(live, &BlockLive::out, out_), 3, 1, 1))),
       bn2(add_module("bn2", std::make_unique<BatchNorm>(ctx, width_of(live, &BlockLive::out, out_)))),
@@ -58,7 +58,7 @@ Var BasicBlock::forward(Graph& g, const Var& x) {
 ResNet::ResNet(Context& ctx, const ModelSpec& spec, const ResNetConfig& config)
     : Model(spec),
       stem_conv(add_module("stem_conv", std::make_unique<Conv2d>(ctx, spec.in_channels, config.stem, 3, 1, 1))),
-      stem_bn(add_module("stem_bn", std::make_unique<BatchNorm>(ctx, config.stem, BatchNorm::Then::relu))),
+      stem_bn(add_module("stem_bn", std::make_unique<BatchNorm>(ctx, config.stem, Activation::relu))),
       fc([&]() -> Linear& {
         size_t total = 0;
         for (const ResNetStage& st : config.stages) total += static_cast<size_t>(st.blocks);

@@ -19,10 +19,10 @@ static int64_t width_of(const BlockLive* live, const std::vector<int64_t> BlockL
 
 WideBlock::WideBlock(Context& ctx, int64_t in_, int64_t out_, int64_t stride, Activation act, double dropout_,
                      const BlockLive* live)
-    : bn1(add_module("bn1", std::make_unique<BatchNorm>(ctx, width_of(live, &BlockLive::in, in_), then_for(act)))),
+    : bn1(add_module("bn1", std::make_unique<BatchNorm>(ctx, width_of(live, &BlockLive::in, in_), act))),
       conv1(add_module("conv1", std::make_unique<Conv2d>(ctx, width_of(live, &BlockLive::in, in_),
                                                          width_of(live, &BlockLive::mid, out_), 3, stride, 1))),
-      bn2(add_module("bn2", std::make_unique<BatchNorm>(ctx, width_of(live, &BlockLive::mid, out_), then_for(act)))),
+      bn2(add_module("bn2", std::make_unique<BatchNorm>(ctx, width_of(live, &BlockLive::mid, out_), act))),
       conv2(add_module("conv2", std::make_unique<Conv2d>(ctx, width_of(live, &BlockLive::mid, out_), out_, 3, 1, 1))),
       dropout(dropout_),
       in(in_),
@@ -66,7 +66,7 @@ WideResNet::WideResNet(Context& ctx, const ModelSpec& spec, int64_t depth, int64
             block_names.push_back(name);
             width = widths[group];
           }
-        return add_module("final_bn", std::make_unique<BatchNorm>(ctx, width, BatchNorm::Then::relu));
+        return add_module("final_bn", std::make_unique<BatchNorm>(ctx, width, Activation::relu));
       }()),
       fc(add_module("fc", std::make_unique<Linear>(ctx, 64 * widen, spec.classes, true, LinearInit::uniform))) {}
 

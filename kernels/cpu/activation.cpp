@@ -15,6 +15,7 @@ void relu_forward(Context& ctx, int64_t n, const T* x, T* y) {
 
 template <class T>
 void relu_backward(Context& ctx, int64_t n, const T* x, const T* dy, T* dx, GradMode mode) {
+  if (!dx) return;  // not wanted (kernels/shapes.h)
   ctx.pool().parallel_for(n, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) {
       const T g = x[i] > T(0) ? dy[i] : T(0);

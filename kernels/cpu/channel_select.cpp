@@ -20,6 +20,7 @@ void channel_gather(Context& ctx, const ChannelSubset& s, const T* x, const int3
 template <class T>
 void channel_gather_backward(Context& ctx, const ChannelSubset& s, const T* dy, const int32_t* index, T* dx,
                              GradMode mode) {
+  if (!dx) return;  // not wanted (kernels/shapes.h)
   // Which subset position feeds each channel (-1: none).
   std::vector<int64_t> source(static_cast<size_t>(s.c), -1);
   for (int64_t k = 0; k < s.k; ++k) source[index[k]] = k;

@@ -109,6 +109,7 @@ void conv2d_forward(Context& ctx, const ConvShape& s, const T* x, const T* w, T*
 
 template <class T>
 void conv2d_backward_data(Context& ctx, const ConvShape& s, const T* dy, const T* w, T* dx, GradMode mode) {
+  if (!dx) return;  // not wanted (kernels/shapes.h)
   const int64_t k = col_rows(s), hw = col_cols(s), x_image = s.c_in * s.h * s.w;
   ctx.pool().parallel_for(s.n, [&](int64_t begin, int64_t end, int thread) {
     for (int64_t i = begin; i < end; ++i) {
@@ -129,6 +130,7 @@ void conv2d_backward_data(Context& ctx, const ConvShape& s, const T* dy, const T
 
 template <class T>
 void conv2d_backward_weight(Context& ctx, const ConvShape& s, const T* x, const T* dy, T* dw) {
+  if (!dw) return;  // not wanted (kernels/shapes.h)
   const int64_t k = col_rows(s), hw = col_cols(s), w_numel = s.w_numel();
   const int parts = static_cast<int>(std::min<int64_t>(ctx.pool().size(), s.n));
   // Each thread sums its images into its own partial; partials are then

@@ -15,6 +15,7 @@ void linear_forward(Context& ctx, const LinearShape& s, const T* x, const T* w, 
 
 template <class T>
 void linear_backward_data(Context& ctx, const LinearShape& s, const T* dy, const T* w, T* dx, GradMode mode) {
+  if (!dx) return;  // not wanted (kernels/shapes.h)
   gemm<T>(ctx, false, false, s.n, s.in, s.out, T(1), dy, s.out, w, s.in,
           mode == GradMode::accumulate ? T(1) : T(0), dx, s.in);
 }

@@ -17,6 +17,7 @@ void global_avg_pool_forward(Context& ctx, const ChannelShape& s, const T* x, T*
 
 template <class T>
 void global_avg_pool_backward(Context& ctx, const ChannelShape& s, const T* dy, T* dx, GradMode mode) {
+  if (!dx) return;  // not wanted (kernels/shapes.h)
   ctx.pool().parallel_for(s.n * s.c, [&](int64_t p0, int64_t p1, int) {
     for (int64_t p = p0; p < p1; ++p) {
       const T g = static_cast<T>(dy[p] / static_cast<double>(s.hw));

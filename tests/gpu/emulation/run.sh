@@ -32,7 +32,7 @@ generate() {
 for f in "$R"/kernels/cuda/*.cu; do generate "$f" "$D/gen/$(basename "$f" .cu).cpp"; done
 for f in "$R"/kernels/cuda/*.cuh; do generate "$f" "$D/gen/kernels/cuda/$(basename "$f")"; done
 
-FLAGS="-std=c++20 -g -O1 -DROTOR_HAVE_CUDA=1 -I$R -I/usr/include/stb -I/usr/local/cuda/include -Wno-attributes"
+FLAGS="-std=c++20 -g -O1 -Werror=switch -DROTOR_HAVE_CUDA=1 -I$R -I/usr/include/stb -I/usr/local/cuda/include -Wno-attributes"
 case $MODE in
   asan) FLAGS="$FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer" ;;
   tsan) FLAGS="$FLAGS -fsanitize=thread" ;;
