@@ -60,13 +60,14 @@ catch_result() {
 }
 # The names of the test cases that failed, from Catch2's console output.
 failed_cases() {
-  awk '/^-{70,}$/ {dash = !dash; if (dash) { getline; name = $0 } next}
+  awk '/^-------------------------------------------------------+$/ {dash = !dash; if (dash) { getline; name = $0 } next}
        /FAILED:|due to a fatal error condition/ { if (!(name in seen)) { seen[name] = 1; printf "%s%s", sep, name; sep = "; " } }' "$1"
 }
 # Catch2 test spec for one test case name (commas and brackets escaped).
 case_spec() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/,/\\,/g' -e 's/\[/\\[/g' -e 's/\]/\\]/g'; }
 
-# Runs every test case on its own (after a crash of the whole binary).
+# Runs every test case on its own (after a crash of the whole binary); sets
+# ISOLATED to what it found.
 isolate_cases() {
   local names out rc bad=() n=0
   mapfile -t names < <("$BIN_GPU_TESTS" --list-test-names-only 2>/dev/null | grep -v '^$' | grep -v 'test cases')
@@ -76,9 +77,10 @@ isolate_cases() {
     rc=$?
     [ $rc -eq 125 ] && break
     n=$((n + 1))
-    [ $rc -eq 0 ] || bad+=("$name (rc $rc: $(catch_result "$out" | cut -c1-80))")
+    [ $rc -eq 0 ] || bad+=("$name ($(describe_rc $rc): $(catch_result "$out" | cut -c1-80))")
   done
-  echo "$n/${#names[@]} cases run one by one; ${#bad[@]} failed or crashed${bad[*]:+: ${bad[*]}}"
+  ISOLATED="$n/${#names[@]} cases run one by one; ${#bad[@]} failed or crashed"
+  [ ${#bad[@]} -gt 0 ] && ISOLATED="$ISOLATED: $(printf '%s; ' "${bad[@]}")"
 }
 
 log "gpu-check: $(date -u +%Y-%m-%dT%H:%M:%SZ), output in $OUT_DIR, budget $HARD_S s"
@@ -98,7 +100,8 @@ if [ "$BUILD_OK" = 1 ]; then
   record gpu_tests "$msg"
   if [ $rc -ne 0 ] && [ $rc -ne 125 ] && ! grep -qE "^(All tests passed|test cases:)" "$T" &&
     ! grep -q "ROTOR_REQUIRE_GPU=1 but" "$T"; then
-    record gpu_tests_isolated "$(isolate_cases)"
+    isolate_cases
+    record gpu_tests_isolated "$ISOLATED"
   fi
 
   T=$TMPD/golden.txt
@@ -193,7 +196,7 @@ if [ "$BUILD_OK" = 1 ]; then
   if [ -f .data/cifar10-jpg.tar.gz ]; then
     C10=$TMPD/c10
     mkdir -p "$C10"
-    tar xzf .data/cifar10-jpg.tar.gz -C "$C10"
+    run unpack_cifar 60 tar xzf .data/cifar10-jpg.tar.gz -C "$C10" &&
     run resnet20_epoch 150 "$BIN_ROTOR" train --model resnet20 --act rrelu --data "folder:$C10/cifar10-jpg" \
       --device cuda --opt sgd --nesterov --lr 0.1 --wd 5e-4 --schedule onecycle --epochs 30 --stop-after 1 \
       --out "$C10/run" --force
@@ -207,7 +210,6 @@ if [ "$BUILD_OK" = 1 ]; then
     else
       record resnet20_epoch "no metrics ($(describe_rc $rc), see log.txt)"
     fi
-    rm -rf "$C10"
   else
     record resnet20_epoch "skipped (no .data/cifar10-jpg.tar.gz)"
   fi

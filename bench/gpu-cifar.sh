@@ -89,12 +89,11 @@ if [ "$BUILD_OK" = 1 ] && ! recipe_flags > /dev/null; then
   record data "FAILED: CIFAR_RECIPE must be onecycle or multistep, not '$RECIPE'"
 elif [ "$BUILD_OK" = 1 ] && [ ! -f .data/cifar10-jpg.tar.gz ]; then
   record data "FAILED: no .data/cifar10-jpg.tar.gz (see docs/gpu.md)"
+elif [ "$BUILD_OK" = 1 ] && [ ! -f "$DATA_ROOT/cifar10-jpg/.complete" ] &&
+  ! { rm -rf "$DATA_ROOT/cifar10-jpg" && mkdir -p "$DATA_ROOT" &&
+      run unpack_cifar 120 tar xzf .data/cifar10-jpg.tar.gz -C "$DATA_ROOT" && touch "$DATA_ROOT/cifar10-jpg/.complete"; }; then
+  record data "FAILED to unpack .data/cifar10-jpg.tar.gz into $DATA_ROOT (see log.txt)"
 elif [ "$BUILD_OK" = 1 ]; then
-  if [ ! -f "$DATA_ROOT/cifar10-jpg/.complete" ]; then
-    rm -rf "$DATA_ROOT/cifar10-jpg"
-    mkdir -p "$DATA_ROOT"
-    tar xzf .data/cifar10-jpg.tar.gz -C "$DATA_ROOT" && touch "$DATA_ROOT/cifar10-jpg/.complete"
-  fi
   DATA="folder:$DATA_ROOT/cifar10-jpg"
   record data "CIFAR-10 JPEG in $DATA_ROOT: $(find "$DATA_ROOT/cifar10-jpg/train" -name '*.jpg' | wc -l) train, $(find "$DATA_ROOT/cifar10-jpg/test" -name '*.jpg' | wc -l) test images"
   left=${#ACTS[@]}
@@ -144,7 +143,7 @@ elif [ "$BUILD_OK" = 1 ]; then
     fi
     if [ -f "$M" ]; then
       train_s=$(awk -F'"epoch_s": ' 'NF > 1 {split($2, a, /[,}]/); s += a[1]} END {printf "%.1f", s}' "$M")
-      record "run_$act" "$how; $state, test_acc $(metric "$M" test_acc), training $train_s s in all (this call: wall $wall s, $(( $(wc -l < "$M") - before )) epochs)"
+      record "run_$act" "$how; $state, test_acc $(metric "$M" test_acc), training $train_s s in all (this call: wall $wall s$([ "$before" = 0 ] && echo ", $(wc -l < "$M") epochs"))"
     else
       record "run_$act" "$how; $state, no metrics"
     fi

@@ -112,7 +112,7 @@ append_to_log() {
 describe_rc() {
   case $1 in
     0) echo ok ;; 124 | 137) echo "TIMED OUT" ;; 125) echo "skipped (time budget)" ;; 127) echo "FAILED (rc 127: not found)" ;;
-    *) echo "FAILED (rc $1)" ;;
+    *) if [ "$1" -gt 128 ]; then echo "CRASHED (rc $1: signal $(kill -l $(($1 - 128)) 2>/dev/null || echo $(($1 - 128))))"; else echo "FAILED (rc $1)"; fi ;;
   esac
 }
 # The last line of FILE that matches the extended regex RE (empty if none).
@@ -153,7 +153,7 @@ unpack_deps() {
   local env_file err rc
   env_file=$(mktemp)
   err=$(mktemp)
-  bash .gpu-debs/unpack-debs.sh .gpu-debs /opt/deps > "$env_file" 2> "$err"
+  bash .gpu-debs/unpack-debs.sh .gpu-debs "${GPU_DEPS_PREFIX:-/opt/deps}" > "$env_file" 2> "$err"
   rc=$?
   cat "$err" >> "$LOG"
   if [ $rc -ne 0 ]; then
@@ -165,7 +165,7 @@ unpack_deps() {
     record deps "FAILED: the environment from unpack-debs.sh does not load"
     return 1
   fi
-  record deps "unpacked $(ls .gpu-debs/*.deb | wc -l) packages of .gpu-debs into /opt/deps"
+  record deps "unpacked $(ls .gpu-debs/*.deb | wc -l) packages of .gpu-debs into ${GPU_DEPS_PREFIX:-/opt/deps}"
 }
 
 golden_env() {
@@ -227,8 +227,8 @@ setup_binaries() {
       prc=$?
       if [ $prc -eq 0 ] || { [ $prc -eq 2 ] && [ -z "$GPU_CC" ]; }; then
         # (Without any GPU, building here would not help: use it, the GPU steps say why they fail.)
-        set_binaries "$PWD/$PREBUILT/bin"
-        export LD_LIBRARY_PATH=$PWD/$PREBUILT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+        set_binaries "$(cd "$PREBUILT/bin" && pwd)"
+        export LD_LIBRARY_PATH=$(cd "$PREBUILT/lib" 2>/dev/null && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
         BUILD_OK=1
         record binaries "carried $PREBUILT ($(sed -n 's/^commit //p' "$info"), CUDA $(sed -n 's/^nvcc //p' "$info"), archs $(sed -n 's/^cuda_archs //p' "$info"))${problem:+; $problem}"
         return 0
