@@ -55,6 +55,8 @@ summary_extra() {
 # or "test cases: N | P passed | F failed"), else why there is none.
 catch_result() {
   local line
+  line=$(last_match "$1" "ROTOR_REQUIRE_GPU=1 but")
+  [ -n "$line" ] && { line=${line#ROTOR_REQUIRE_GPU=1 but }; echo "${line%: failed}"; return; }
   line=$(last_match "$1" "^(All tests passed|test cases:|No tests ran)")
   if [ -n "$line" ]; then echo "$line"; else echo "no Catch2 result line (crashed?): $(grep -v '^$' "$1" | tail -1 | cut -c1-160)"; fi
 }
@@ -125,7 +127,7 @@ if [ "$BUILD_OK" = 1 ] && ls "$FM"/*ubyte* > /dev/null 2>&1; then
   if [ -f "$M" ]; then
     record first_train "FCNN 1 epoch with CUDA_LAUNCH_BLOCKING=1: test_acc $(metric "$M" test_acc), epoch_s $(metric "$M" epoch_s) ($(describe_rc $rc))"
   else
-    record first_train "FCNN 1 epoch with CUDA_LAUNCH_BLOCKING=1: no metrics ($(describe_rc $rc)): $(grep -v '^$' "$LOG" | tail -1 | cut -c1-160)"
+    record first_train "FCNN 1 epoch with CUDA_LAUNCH_BLOCKING=1: no metrics ($(describe_rc $rc)): $(last_output)"
   fi
 elif [ "$BUILD_OK" = 1 ]; then
   record first_train "skipped (no Fashion-MNIST IDX files in $FM)"
@@ -186,7 +188,7 @@ if [ "$BUILD_OK" = 1 ]; then
       cp "$M" "$OUT_DIR/fcnn-metrics.jsonl"
       record fcnn_cuda "$(wc -l < "$M")/15 epochs, last epoch_s $(metric "$M" epoch_s), test_acc $(metric "$M" test_acc) ($(describe_rc $rc))"
     else
-      record fcnn_cuda "no metrics ($(describe_rc $rc), see log.txt)"
+      record fcnn_cuda "no metrics ($(describe_rc $rc)): $(last_output)"
     fi
   else
     record fcnn_cuda "skipped (no Fashion-MNIST IDX files in $FM)"
@@ -196,19 +198,24 @@ if [ "$BUILD_OK" = 1 ]; then
   if [ -f .data/cifar10-jpg.tar.gz ]; then
     C10=$TMPD/c10
     mkdir -p "$C10"
-    run unpack_cifar 60 tar xzf .data/cifar10-jpg.tar.gz -C "$C10" &&
-    run resnet20_epoch 150 "$BIN_ROTOR" train --model resnet20 --act rrelu --data "folder:$C10/cifar10-jpg" \
-      --device cuda --opt sgd --nesterov --lr 0.1 --wd 5e-4 --schedule onecycle --epochs 30 --stop-after 1 \
-      --out "$C10/run" --force
+    run unpack_cifar 90 tar xzf .data/cifar10-jpg.tar.gz -C "$C10"
     rc=$?
-    M=$C10/run/metrics.jsonl
-    if [ -f "$M" ]; then
-      cp "$M" "$OUT_DIR/resnet20-metrics.jsonl"
-      e=$(metric "$M" epoch_s)
-      v=$(metric "$M" eval_s)
-      record resnet20_epoch "epoch_s $e + eval_s $v: 30 epochs ~ $(awk -v e="$e" -v v="$v" 'BEGIN {printf "%.0f", 30 * (e + v)}') s, 200 ~ $(awk -v e="$e" -v v="$v" 'BEGIN {printf "%.0f", 200 * (e + v)}') s; test_acc after 1 $(metric "$M" test_acc) ($(describe_rc $rc))"
+    if [ $rc -ne 0 ]; then
+      record resnet20_epoch "not started: unpacking .data/cifar10-jpg.tar.gz $(describe_rc $rc)"
     else
-      record resnet20_epoch "no metrics ($(describe_rc $rc), see log.txt)"
+      run resnet20_epoch 150 "$BIN_ROTOR" train --model resnet20 --act rrelu --data "folder:$C10/cifar10-jpg" \
+        --device cuda --opt sgd --nesterov --lr 0.1 --wd 5e-4 --schedule onecycle --epochs 30 --stop-after 1 \
+        --out "$C10/run" --force
+      rc=$?
+      M=$C10/run/metrics.jsonl
+      if [ -f "$M" ]; then
+        cp "$M" "$OUT_DIR/resnet20-metrics.jsonl"
+        e=$(metric "$M" epoch_s)
+        v=$(metric "$M" eval_s)
+        record resnet20_epoch "epoch_s $e + eval_s $v: 30 epochs ~ $(awk -v e="$e" -v v="$v" 'BEGIN {printf "%.0f", 30 * (e + v)}') s, 200 ~ $(awk -v e="$e" -v v="$v" 'BEGIN {printf "%.0f", 200 * (e + v)}') s; test_acc after 1 $(metric "$M" test_acc) ($(describe_rc $rc))"
+      else
+        record resnet20_epoch "no metrics ($(describe_rc $rc)): $(last_output)"
+      fi
     fi
   else
     record resnet20_epoch "skipped (no .data/cifar10-jpg.tar.gz)"
@@ -218,7 +225,9 @@ if [ "$BUILD_OK" = 1 ]; then
   T=$TMPD/pruned.txt
   run_to "$T" pruned_forward 60 "$BIN_PRUNED" --device cuda --model resnet56
   rc=$?
-  record pruned_forward "$(grep -E "^ +(128|1) " "$T" | awk '{printf "batch %s: %s ms -> %s ms (%s); ", $1, $2, $3, $4}')($(describe_rc $rc))"
+  msg=$(grep -E "^ +(128|1) " "$T" | awk '{printf "batch %s: %s ms -> %s ms (%s); ", $1, $2, $3, $4}')
+  [ -z "$msg" ] && msg="no timings: $(grep -v '^$' "$T" | tail -1 | cut -c1-140) "
+  record pruned_forward "$msg($(describe_rc $rc))"
 
   # ---- compute-sanitizer on the small [sanitize] cases ------------------------------------
   SAN=$(command -v compute-sanitizer || true)
@@ -271,3 +280,4 @@ write_summary
 echo
 tee -a "$LOG" < "$OUT_DIR/summary.txt"
 rm -rf "$TMPD"
+final_status

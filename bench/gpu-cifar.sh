@@ -114,6 +114,8 @@ elif [ "$BUILD_OK" = 1 ]; then
       cmd=("$BIN_ROTOR" train --resume "$RUN" --device cuda "${epochs_flag[@]}")
     else
       [ -d "$RESUME" ] && log "$RESUME lacks run.json or checkpoint.rotor: starting $act afresh"
+      # (rotor train may fail before --force clears the folder: no old files may be taken for this run's.)
+      rm -rf "$RUN"
       before=0
       how="new $MODEL $RECIPE"
       # shellcheck disable=SC2207,SC2206  # recipe_flags and CIFAR_FLAGS are split into words on purpose
@@ -134,12 +136,13 @@ elif [ "$BUILD_OK" = 1 ]; then
     pack_run "$act" "$RUN"
     M=$RUN/metrics.jsonl
     total=$(sed -nE 's/.*"epochs": *([0-9]+).*/\1/p' "$RUN/run.json" 2>/dev/null | head -1)
+    total=${total:-${CIFAR_EPOCHS:-30}}
     if [ -f "$RUN/summary.json" ] && [ -f "$RUN/model.rotor" ]; then
       state="FINISHED $(wc -l < "$M")/$total epochs"
     elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
       state="STOPPED at the time limit after $(wc -l < "$M" 2>/dev/null || echo 0)/$total epochs (checkpoint.rotor in $act-run.tar: resume it)"
     else
-      state="FAILED (rc $rc) after $(wc -l < "$M" 2>/dev/null || echo 0)/$total epochs (see log.txt)"
+      state="FAILED (rc $rc) after $(wc -l < "$M" 2>/dev/null || echo 0)/$total epochs: $(last_output)"
     fi
     if [ -f "$M" ]; then
       train_s=$(awk -F'"epoch_s": ' 'NF > 1 {split($2, a, /[,}]/); s += a[1]} END {printf "%.1f", s}' "$M")
@@ -154,3 +157,4 @@ check_out_dir
 write_summary
 echo
 tee -a "$LOG" < "$OUT_DIR/summary.txt"
+final_status

@@ -117,6 +117,16 @@ describe_rc() {
 }
 # The last line of FILE that matches the extended regex RE (empty if none).
 last_match() { grep -E "$2" "$1" 2>/dev/null | tail -1; }
+# The last line a failed step printed to the log (its error, usually).
+last_output() { grep -v -e '^== ' -e '^$' "$LOG" | tail -1 | cut -c1-160; }
+# Exit status of a script: 1 when a step failed, crashed, timed out or found errors.
+final_status() {
+  local k
+  for k in "${ORDER[@]}"; do
+    case ${STATUS[$k]} in *FAILED* | *CRASHED* | *"TIMED OUT"* | *"ERRORS FOUND"*) return 1 ;; esac
+  done
+  return 0
+}
 
 # A number from the last line of a metrics.jsonl: metric FILE KEY.
 metric() { tail -1 "$1" | sed -nE "s/.*\"$2\": ?([0-9.eE+-]+).*/\1/p"; }
@@ -126,7 +136,11 @@ metric() { tail -1 "$1" | sed -nE "s/.*\"$2\": ?([0-9.eE+-]+).*/\1/p"; }
 # without a GPU).
 device_report() {
   local smi driver cuda_drv nvcc_v cmake_v
-  smi=$(nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader 2>&1 | head -1)
+  if ! command -v nvidia-smi > /dev/null; then
+    smi="nvidia-smi not found"
+  else
+    smi=$(nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader 2>&1 | head -1)
+  fi
   if nvidia-smi -L > /dev/null 2>&1; then
     GPU_NAME=$(echo "$smi" | cut -d, -f1)
     GPU_CC=$(echo "$smi" | cut -d, -f2 | tr -d ' .')
@@ -210,25 +224,27 @@ probe_binaries() {
   [ $rc -eq 0 ] || { echo "rotor_gpu_tests fails to start (rc $rc): $(echo "$out" | tail -1)"; return 1; }
 }
 
-# Chooses the binaries: the carried prebuilt ones (scripts/gpu-prebuild.sh)
-# when they are this tree's and work here, else a build on this machine.
-# Sets BUILD_OK and BIN_*; records step `binaries`.
+# Chooses the binaries: the carried prebuilt ones (scripts/gpu-prebuild.sh:
+# $PREBUILT/rotor-gpu.tar.gz and BUILD-INFO) when they are this tree's and
+# work here, else a build on this machine. Sets BUILD_OK and BIN_*; records
+# step `binaries`.
 setup_binaries() {
   golden_env
-  local why="" info have want problem prc
-  if [ -f "$PREBUILT/BUILD-INFO" ] && [ -x "$PREBUILT/bin/rotor" ]; then
-    info=$PREBUILT/BUILD-INFO
+  local why="" info=$PREBUILT/BUILD-INFO have want problem prc unpacked=${GPU_UNPACK_DIR:-/tmp/rotor-gpu-bin}
+  if [ -f "$info" ] && [ -f "$PREBUILT/rotor-gpu.tar.gz" ]; then
     have=$(sed -n 's/^source_hash //p' "$info")
     want=$(bash scripts/gpu-source-hash.sh)
     if [ "$have" != "$want" ]; then
       why="carried $PREBUILT is stale (built from sources $have, these are $want)"
+    elif ! { rm -rf "$unpacked" && mkdir -p "$unpacked" && tar xzf "$PREBUILT/rotor-gpu.tar.gz" -C "$unpacked" 2>> "$LOG"; }; then
+      why="carried $PREBUILT/rotor-gpu.tar.gz does not unpack into $unpacked"
     else
-      problem=$(probe_binaries "$PREBUILT/bin")
+      problem=$(probe_binaries "$unpacked/bin")
       prc=$?
       if [ $prc -eq 0 ] || { [ $prc -eq 2 ] && [ -z "$GPU_CC" ]; }; then
         # (Without any GPU, building here would not help: use it, the GPU steps say why they fail.)
-        set_binaries "$(cd "$PREBUILT/bin" && pwd)"
-        export LD_LIBRARY_PATH=$(cd "$PREBUILT/lib" 2>/dev/null && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+        set_binaries "$unpacked/bin"
+        export LD_LIBRARY_PATH=$unpacked/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
         BUILD_OK=1
         record binaries "carried $PREBUILT ($(sed -n 's/^commit //p' "$info"), CUDA $(sed -n 's/^nvcc //p' "$info"), archs $(sed -n 's/^cuda_archs //p' "$info"))${problem:+; $problem}"
         return 0
@@ -236,7 +252,7 @@ setup_binaries() {
       why="carried $PREBUILT does not work here: $problem"
     fi
   else
-    why="no carried $PREBUILT (scripts/gpu-prebuild.sh)"
+    why="no carried $PREBUILT/rotor-gpu.tar.gz (scripts/gpu-prebuild.sh)"
   fi
   log "== $why: building here"
   if ! command -v nvcc > /dev/null || ! command -v cmake > /dev/null; then

@@ -8,10 +8,14 @@
 # Environment: GPU_ARCHS (default "75;90"), GPU_PREBUILD_DIR (the CMake build
 # folder, default build-gpu-prebuild/), JOBS (default: the cores here).
 #
-# .gpu-build/ gets bin/ (stripped: rotor, bench_cuda, bench_pruned_forward,
-# rotor_gpu_tests, rotor_gpu_golden_tests), lib/libfmt.so.* (Debian ships no
-# static libfmt, and the GPU machine has no fmt) and BUILD-INFO (the source
-# hash of scripts/gpu-source-hash.sh, the CUDA version, the architectures).
+# .gpu-build/ gets rotor-gpu.tar.gz, holding bin/ (stripped: rotor,
+# bench_cuda, bench_pruned_forward, rotor_gpu_tests, rotor_gpu_golden_tests)
+# and lib/libfmt.so.* (Debian ships no static libfmt, and the GPU machine
+# has no fmt), and BUILD-INFO (the source hash of scripts/gpu-source-hash.sh,
+# the CUDA version, the architectures). Compressed, because the five
+# binaries (each with every kernel for both architectures) weigh ~28 MB and
+# the device call carries 64 MiB in all, data included; gzip, because the
+# GPU machine surely has it (xz would make it ~2 MB).
 # zlib is linked statically; cudart and cuBLAS come from the device's CUDA
 # toolkit, which must therefore have the same major version as this one
 # (bench/gpu-check.sh tests that the binaries start and see the GPU, and
@@ -19,7 +23,6 @@
 # other library (checked with ldd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 B=${GPU_PREBUILD_DIR:-build-gpu-prebuild}
 DEST=.gpu-build
 ARCHS=${GPU_ARCHS:-75;90}
@@ -44,24 +47,25 @@ cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DROTOR_WITH_CUDA=ON "-DC
 cmake --build "$B" -j "${JOBS:-$(nproc)}" --target "${TARGETS[@]}"
 T1=$(date +%s)
 
-rm -rf "$DEST"
-mkdir -p "$DEST/bin" "$DEST/lib"
+STAGE=$B/stage
+rm -rf "$STAGE" "$DEST"
+mkdir -p "$STAGE/bin" "$STAGE/lib" "$DEST"
 for b in "${BINS[@]}"; do
-  cp "$B/$b" "$DEST/bin/"
-  strip "$DEST/bin/$(basename "$b")"
+  cp "$B/$b" "$STAGE/bin/"
+  strip "$STAGE/bin/$(basename "$b")"
 done
 # The fmt shared library the binaries were linked against (its soname file).
-fmt_so=$(ldd "$DEST/bin/rotor" | awk '/libfmt\.so/ {print $3}')
-[ -n "$fmt_so" ] && cp -L "$fmt_so" "$DEST/lib/"
+fmt_so=$(ldd "$STAGE/bin/rotor" | awk '/libfmt\.so/ {print $3}')
+[ -n "$fmt_so" ] && cp -L "$fmt_so" "$STAGE/lib/"
 
 bad=0
-for f in "$DEST"/bin/*; do
+for f in "$STAGE"/bin/*; do
   while read -r lib; do
     if ! [[ $lib =~ $ALLOWED ]]; then
       echo "gpu-prebuild: $f needs $lib, which the GPU machine may not have" >&2
       bad=1
     fi
-  done < <(LD_LIBRARY_PATH=$ROOT/$DEST/lib ldd "$f" | awk '{print $1}' | sed 's|.*/||')
+  done < <(LD_LIBRARY_PATH=$STAGE/lib ldd "$f" | awk '{print $1}' | sed 's|.*/||')
 done
 [ $bad = 0 ] || exit 1
 
@@ -71,11 +75,14 @@ done
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) in $((T1 - T0)) s"
   echo "cuda_archs $ARCHS"
   echo "nvcc $(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
-  echo "needs $(LD_LIBRARY_PATH=$ROOT/$DEST/lib ldd "$DEST/bin/rotor" | awk '{print $1}' | grep -E 'cud|cublas|fmt' | sort | tr '\n' ' ')"
-} > "$DEST/BUILD-INFO"
+  echo "needs $(LD_LIBRARY_PATH=$STAGE/lib ldd "$STAGE/bin/rotor" | awk '{print $1}' | grep -E 'cud|cublas|fmt' | sort | tr '\n' ' ')"
+} > "$STAGE/BUILD-INFO"
+cp "$STAGE/BUILD-INFO" "$DEST/"
+tar czf "$DEST/rotor-gpu.tar.gz" -C "$STAGE" BUILD-INFO bin lib
 echo
-echo "gpu-prebuild: built in $((T1 - T0)) s; $DEST holds $(du -sb "$DEST" | cut -f1) bytes:"
-du -b "$DEST"/bin/* "$DEST"/lib/* | sort -n
+echo "gpu-prebuild: built in $((T1 - T0)) s; $(du -sb "$STAGE" | cut -f1) bytes:"
+du -b "$STAGE"/bin/* "$STAGE"/lib/* | sort -n
+echo "carried: $DEST, $(du -sb "$DEST" | cut -f1) bytes"
 cat "$DEST/BUILD-INFO"
-echo "ldd $DEST/bin/rotor (LD_LIBRARY_PATH=$DEST/lib):"
-LD_LIBRARY_PATH=$ROOT/$DEST/lib ldd "$DEST/bin/rotor"
+echo "ldd bin/rotor (LD_LIBRARY_PATH=lib):"
+LD_LIBRARY_PATH=$STAGE/lib ldd "$STAGE/bin/rotor"
