@@ -12,8 +12,9 @@
 LOG=$OUT_DIR/log.txt
 : > "$LOG"
 T0=$(date +%s)
-# 520 s of a 590 s device call: 70 s for the machine's own start-up of the
-# command, the copy of $OUT and the last summary.
+# 520 s of a 590 s device call: a step may overrun its limit by KILL_S, and
+# the end (the last summary, the cleanup) needs a few seconds; the rest is
+# margin, since a call cut off by the tool loses the step in progress.
 HARD_S=${GPU_CHECK_HARD_S:-520}
 # A step gets SIGTERM at its limit, then SIGKILL this many seconds later.
 KILL_S=10
