@@ -139,6 +139,8 @@ elif [ "$BUILD_OK" = 1 ]; then
     total=${total:-${CIFAR_EPOCHS:-30}}
     if [ -f "$RUN/summary.json" ] && [ -f "$RUN/model.rotor" ]; then
       state="FINISHED $(wc -l < "$M")/$total epochs"
+    elif { [ $rc -eq 124 ] || [ $rc -eq 137 ]; } && [ ! -f "$RUN/checkpoint.rotor" ]; then
+      state="STOPPED at the time limit before its first checkpoint (a later call starts it afresh)"
     elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
       state="STOPPED at the time limit after $(wc -l < "$M" 2>/dev/null || echo 0)/$total epochs (checkpoint.rotor in $act-run.tar: resume it)"
     else
