@@ -11,7 +11,10 @@
 #   EMU_SMS=132 ... sizes grids as for an H100 (more blocks per channel,
 #   more split-K slices); EMU_DIR (default /tmp/rotor-emu) holds the build.
 #
-# A developer tool, not part of the CMake build or of CI. Design decision:
+# Not part of the CMake build; CI (.ci/run) runs `run.sh fast` after the
+# test suite. Its last line says "emulation (MODE): passed: ..." or
+# "emulation (MODE): FAILED ...", and the exit status is non-zero when a
+# source does not compile or link or a test fails. Design decision:
 # the kernel sources are used as they are (a script rewrites only the <<<>>>
 # launches), so what passes here is the code that ships; the engine, CPU
 # references and test files are compiled unchanged against a fake CUDA
@@ -56,8 +59,13 @@ up_to_date() {
   done
   return 0
 }
+# ccache, when there is one, makes a fresh checkout (CI) cheap to rebuild:
+# its sources are all newer than any object left in EMU_DIR.
+CXX=(g++)
+command -v ccache > /dev/null && CXX=(ccache g++)
 objs=()
 jobs=0
+failed=0
 for s in "${srcs[@]}"; do
   o=$D/obj/$(echo "$s" | sed 's|/|_|g').o
   objs+=("$o")
@@ -65,11 +73,24 @@ for s in "${srcs[@]}"; do
   extra=()
   [[ $s == *gemm_avx2.cpp ]] && extra=(-mavx2 -mfma -ffp-contract=fast)
   [[ $s == "$D"/gen/* ]] && extra=(-include "$HERE/cuda_emu.h" -iquote "$D/gen")
-  g++ $FLAGS "${DEFS[@]}" "${extra[@]}" -MMD -MF "${o%.o}.d" -c "$s" -o "$o" &
+  # A failed compile must not leave the previous object to be linked.
+  rm -f "$o"
+  "${CXX[@]}" $FLAGS "${DEFS[@]}" "${extra[@]}" -MMD -MF "${o%.o}.d" -c "$s" -o "$o" &
   jobs=$((jobs + 1))
-  if [ $jobs -ge "$(nproc)" ]; then wait -n; jobs=$((jobs - 1)); fi
+  if [ $jobs -ge "$(nproc)" ]; then
+    wait -n || failed=$((failed + 1))
+    jobs=$((jobs - 1))
+  fi
 done
-wait
+# (A plain `wait` returns 0 whatever the jobs returned.)
+while [ $jobs -gt 0 ]; do
+  wait -n || failed=$((failed + 1))
+  jobs=$((jobs - 1))
+done
+if [ $failed -gt 0 ]; then
+  echo "emulation ($MODE): FAILED: $failed source files did not compile (errors above)"
+  exit 1
+fi
 main=() golden=()
 for o in "${objs[@]}"; do
   case $o in
@@ -79,7 +100,25 @@ for o in "${objs[@]}"; do
     *) main+=("$o"); golden+=("$o") ;;
   esac
 done
-g++ $FLAGS -o "$D/gpu_tests" "${main[@]}" -lfmt -lz -lpthread
-g++ $FLAGS -o "$D/gpu_golden_tests" "${golden[@]}" -lfmt -lz -lpthread
-"$D/gpu_tests" "$@"
-if [ $# -eq 0 ] && [ -f "${ROTOR_GOLDEN_DIR:-$R/../shared/golden}/index.json" ]; then "$D/gpu_golden_tests"; fi
+for bin in gpu_tests gpu_golden_tests; do
+  if [ $bin = gpu_tests ]; then parts=("${main[@]}"); else parts=("${golden[@]}"); fi
+  g++ $FLAGS -o "$D/$bin" "${parts[@]}" -lfmt -lz -lpthread ||
+    { echo "emulation ($MODE): FAILED: $bin did not link (errors above)"; exit 1; }
+done
+# Each binary's Catch2 result line, and last a line for CI: the emulation's
+# result and exit status (non-zero when a test failed).
+result() { grep -E "^(All tests passed|test cases:|No tests ran)" "$1" | tail -1; }
+OUTF=$D/gpu_tests.out
+rc=0
+"$D/gpu_tests" "$@" 2>&1 | tee "$OUTF" || rc=$?
+summary="gpu_tests: $(result "$OUTF")"
+if [ $rc -eq 0 ] && [ $# -eq 0 ] && [ -f "${ROTOR_GOLDEN_DIR:-$R/../shared/golden}/index.json" ]; then
+  "$D/gpu_golden_tests" 2>&1 | tee "$D/golden.out" || rc=$?
+  summary="$summary; gpu_golden_tests: $(result "$D/golden.out")"
+fi
+if [ $rc -eq 0 ]; then
+  echo "emulation ($MODE): passed: $summary"
+else
+  echo "emulation ($MODE): FAILED (exit $rc): $summary"
+fi
+exit $rc
