@@ -61,6 +61,13 @@ CommandLine train_command_line() {
           {"force", "", "replace a previous run in --out", ""},
           {"resume", "DIR", "continue the run in DIR from its checkpoint", ""},
           {"stop-after", "K", "stop after epoch K of the run (resume it later with --resume)", ""},
+          // Explicit sparsity (apps/sparsity.h): L1 proximal steps after each update.
+          {"slope-l1", "LAMBDA", "L1 on the RReLU slopes: after each step |b| shrinks by lr*LAMBDA, stopping at 0",
+           "0"},
+          {"bn-l1", "LAMBDA",
+           "L1 on the batch-norm scales (network slimming): after each step |gamma| shrinks by lr*LAMBDA, "
+           "stopping at 0",
+           "0"},
       });
 }
 
@@ -77,6 +84,15 @@ static std::vector<double> parse_milestones(const std::string& text) {
     out.push_back(v);
   }
   return out;
+}
+
+// --slope-l1 and --bn-l1 (apps/sparsity.h).
+static void sparsity_from_flags(const CommandLine& cl, TrainOptions& o) {
+  SparsitySettings& sp = o.settings.sparsity;
+  sp.slope_l1 = cl.number("slope-l1", 0, 0, 1e6);
+  sp.bn_l1 = cl.number("bn-l1", 0, 0, 1e6);
+  ROTOR_USAGE_CHECK(sp.slope_l1 == 0 || o.spec.act == Activation::rrelu,
+                    "--slope-l1 needs --act rrelu (a ReLU network has no slopes)");
 }
 
 TrainOptions options_from_flags(const CommandLine& cl) {
@@ -122,6 +138,7 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
   o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
   o.out = cl.text("out", fmt::format("runs/{}-{}", o.spec.arch, activation_name(o.spec.act)));
+  sparsity_from_flags(cl, o);
   return o;
 }
 
@@ -160,6 +177,9 @@ Json TrainOptions::to_json() const {
   j.set("threads", threads);
   j.set("checkpoint_every", checkpoint_every);
   j.set("out", out);
+  // Explicit sparsity; files written before these options lack them (0).
+  j.set("slope_l1", s.sparsity.slope_l1);
+  j.set("bn_l1", s.sparsity.bn_l1);
   return j;
 }
 
@@ -198,6 +218,8 @@ TrainOptions TrainOptions::from_json(const Json& j) {
   o.threads = static_cast<int>(j.at("threads").as_int("threads"));
   o.checkpoint_every = j.at("checkpoint_every").as_int("checkpoint_every");
   o.out = j.at("out").as_string("out");
+  if (const Json* v = j.find("slope_l1")) s.sparsity.slope_l1 = v->as_number("slope_l1");
+  if (const Json* v = j.find("bn_l1")) s.sparsity.bn_l1 = v->as_number("bn_l1");
   return o;
 }
 
