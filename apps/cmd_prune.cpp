@@ -170,10 +170,11 @@ int cmd_prune(const Args& args) {
   const std::vector<double> magnitudes = prune_scores(ctx, *model, by);  // ascending
   const char* scored = by == PruneBy::slope ? "slope" : "channel score";
   ROTOR_CHECK(!magnitudes.empty(), "{}: nothing to prune by {}", path, prune_by_name(by));
+  const char* score = by == PruneBy::slope ? "|b|" : by == PruneBy::bn_scale ? "|gamma_BN|" : "|gamma_BN * b|";
   ROTOR_CHECK(!given || given_gamma <= magnitudes.back(),
-              "--gamma {} would prune every {} of {} (--by {}: the largest is {:.6g}), leaving no network; give a "
+              "--gamma {} would prune every {} of {} (the largest {} is {:.6g}), leaving no network; give a "
               "gamma of at most {:.6g}",
-              cl.text("gamma"), scored, path, prune_by_name(by), magnitudes.back(), magnitudes.back());
+              cl.text("gamma"), scored, path, score, magnitudes.back(), magnitudes.back());
 
   PruneSets sets;
   sets.gamma_from = given                      ? "given"
