@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "kernels/proximal.h"
+#include "kernels/shapes.h"  // GradMode, which gpu_support.h uses
 #include "tests/gpu/gpu_support.h"
 
 using namespace rotor;
