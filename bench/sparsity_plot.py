@@ -29,7 +29,7 @@ def best_at(curve, budget):
 
 budgets = [1.0, 0.5, 0.3, 0.2, 0.1, 0.05]
 with open(f"{out}/summary.csv", "w") as f:
-    f.write("method,seeds,unpruned_acc," + ",".join(f"acc_at_flops<={b}" for b in budgets) + "\n")
+    f.write("method,seeds,unpruned_acc," + ",".join(f"best_acc_at_flops<={b}" for b in budgets) + "\n")
     for m in methods:
         seeds = sorted(s for mm, s in curves if mm == m)
         cells = []
@@ -72,7 +72,7 @@ for i in range(steps + 1):
     svg.append(f'<text x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{100 * a:.1f}%</text>')
 svg.append(f'<text x="{(L + W - R) / 2}" y="{H - 15}" text-anchor="middle">FLOPs kept (log scale)</text>')
 svg.append(f'<text x="18" y="{(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 18 {(T + H - B) / 2})">'
-           'test accuracy (pruned network)</text>')
+           'test accuracy at gamma (masked = pruned)</text>')
 svg.append(f'<text x="{L}" y="18">{title}: accuracy vs FLOPs kept over the gamma sweep</text>')
 dashes = ["", "6,3", "2,2"]
 for (m, s), c in sorted(curves.items()):
