@@ -1,6 +1,7 @@
 // prune_model: per architecture, decide the surviving channels from the
-// criterion's scores (slopes, batch-norm scales or their product), write them into a new spec (ModelSpec::live), build that network
-// and fill it with slices of the old one's tensors.
+// criterion's scores (slopes, batch-norm scales or their product), write
+// them into a new spec (ModelSpec::live), build that network and fill it
+// with slices of the old one's tensors.
 #include "models/prune.h"
 
 #include <fmt/format.h>

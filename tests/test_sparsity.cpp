@@ -26,7 +26,7 @@ namespace {
 
 std::string small_data() { return fashion_subset_dir(1000, 200); }
 
-const std::string common_flags(const std::string& act) {
+std::string common_flags(const std::string& act) {
   return " --model fcnn-32 --act " + act + " --data mnist:" + small_data() +
          " --epochs 1 --batch 50 --opt adam --lr 1e-2 --wd 1e-4 --schedule constant --device cpu --threads 2"
          " --seed 3 --out ";
@@ -144,7 +144,7 @@ TEST_CASE("--slope-l1 puts slopes at exactly 0; --bn-l1 zeroes BN scales of a Re
   // The ReLU network prunes by its BN scales: the pruned model is smaller and
   // computes what the masked one computes.
   const std::string out = bn + "/prune";
-  const CommandResult r = rotor_ok("prune --model-file " + bn + "/model.rotor --by bn-scale --gamma 1e-30 --out " + out);
+  rotor_ok("prune --model-file " + bn + "/model.rotor --by bn-scale --gamma 1e-30 --out " + out);
   const Json j = read_json_file(out + "/prune.json");
   CHECK(j.at("by").as_string() == "bn-scale");
   CHECK(j.at("scores_pruned").as_int() == zero_scales);
