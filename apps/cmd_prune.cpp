@@ -39,12 +39,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Sets the model's slopes back to `original`, then zeroes those under gamma.
-void apply_mask(Context& ctx, Model& model, const std::vector<std::vector<float>>& original, double gamma) {
-  auto slopes = model.named_slopes();
-  for (size_t i = 0; i < slopes.size(); ++i)
-    copy(ctx, from_host(ctx, slopes[i].second->value().shape(), original[i]), slopes[i].second->value());
-  mask_slopes(ctx, model, gamma);
+// Sets the model's parameters back to `original`, then masks the channels
+// the criterion kills at gamma (slopes, or batch-norm scales and shifts).
+void apply_mask(Context& ctx, Model& model, const std::vector<std::vector<float>>& original, double gamma,
+                PruneBy by) {
+  auto params = model.named_parameters();
+  for (size_t i = 0; i < params.size(); ++i)
+    copy(ctx, from_host(ctx, params[i].second->value().shape(), original[i]), params[i].second->value());
+  mask_channels(ctx, model, gamma, by);
 }
 
 // Refuses, before any work, an --out that cannot take the results or that
@@ -106,11 +108,13 @@ std::string percent(double a) { return fmt::format("{:.2f}%", 100 * a); }
 int cmd_prune(const Args& args) {
   CommandLine cl(
       "prune",
-      "Prunes the channels whose RReLU slope has |b| < gamma. Without --gamma, gamma is the largest\n"
+      "Prunes the channels whose RReLU slope has |b| < gamma (--by slope), whose batch-norm scale has\n"
+      "|gamma_BN| < gamma (--by bn-scale, also for ReLU networks) or with |gamma_BN * b| < gamma (--by product).\nWithout --gamma, gamma is the largest\n"
       "threshold that keeps the accuracy within --tolerance of the unpruned network's on the images of\n"
       "--gamma-from, and the accuracies are reported on images that played no part in the choice.",
       {
-          {"model-file", "FILE", "a trained RReLU model file", ""},
+          {"model-file", "FILE", "a trained model file (RReLU; ReLU with --by bn-scale)", ""},
+          {"by", "slope|bn-scale|product", "what a channel is scored by (models/prune.h)", "slope"},
           {"data", "SPEC", "the data set (as for rotor train)",
            "the model's training data, recorded in "
            "its file; else fashion-mnist"},
@@ -148,6 +152,7 @@ int cmd_prune(const Args& args) {
   const int64_t batch = cl.integer("batch", 1000, 1, 1 << 20);
   const std::string out = cl.text("out", (fs::path(path).parent_path() / "prune").string());
   const bool force = cl.on("force");
+  const PruneBy by = parse_prune_by(cl.text("by", "slope"));
   check_output_dir(out, force);
   Context ctx(context_options(cl));
 
@@ -155,16 +160,21 @@ int cmd_prune(const Args& args) {
   const ModelSpec spec = read_model_spec(file, path);
   std::unique_ptr<Model> model = build_model(ctx, spec);
   load_module_state(ctx, *model, file, path);
-  ROTOR_CHECK(!model->named_slopes().empty(), "{} has no RReLU slopes ({}): nothing to prune by", path,
-              spec.describe());
+  ROTOR_CHECK(by == PruneBy::bn_scale || !model->named_slopes().empty(),
+              "{} has no RReLU slopes ({}): nothing to prune by --by {} (--by bn-scale prunes by the batch-norm "
+              "scales)",
+              path, spec.describe(), prune_by_name(by));
   Provenance prov = read_provenance(file.header, path);
   std::vector<std::vector<float>> original;
-  for (auto& [name, p] : model->named_slopes()) original.push_back(host_values(ctx, p->value()));
-  const std::vector<double> magnitudes = slope_magnitudes(ctx, *model);  // ascending
+  for (auto& [name, p] : model->named_parameters()) original.push_back(host_values(ctx, p->value()));
+  const std::vector<double> magnitudes = prune_scores(ctx, *model, by);  // ascending
+  const char* scored = by == PruneBy::slope ? "slope" : "channel score";
+  ROTOR_CHECK(!magnitudes.empty(), "{}: nothing to prune by {}", path, prune_by_name(by));
+  const char* score = by == PruneBy::slope ? "|b|" : by == PruneBy::bn_scale ? "|gamma_BN|" : "|gamma_BN * b|";
   ROTOR_CHECK(!given || given_gamma <= magnitudes.back(),
-              "--gamma {} would prune every slope of {} (the largest |b| is {:.6g}), leaving no network; give a "
+              "--gamma {} would prune every {} of {} (the largest {} is {:.6g}), leaving no network; give a "
               "gamma of at most {:.6g}",
-              cl.text("gamma"), path, magnitudes.back(), magnitudes.back());
+              cl.text("gamma"), scored, path, score, magnitudes.back(), magnitudes.back());
 
   PruneSets sets;
   sets.gamma_from = given                      ? "given"
@@ -233,7 +243,7 @@ int cmd_prune(const Args& args) {
         [&](double gamma) {
           ++trial;
           if (gamma <= magnitudes.front()) return choose_before.accuracy();  // prunes nothing: known
-          apply_mask(ctx, *model, original, gamma);
+          apply_mask(ctx, *model, original, gamma, by);
           const double acc =
               run_eval(*model, choose, fmt::format("choosing gamma: trial {} of <={}", trial, max_trials)).accuracy();
           info = fmt::format("gamma {:.4g}: {}", gamma, percent(acc));
@@ -248,11 +258,11 @@ int cmd_prune(const Args& args) {
   for (double m : magnitudes) pruned_slopes += m < gamma;
 
   // Accuracies on the report images: unpruned, masked, physically pruned.
-  apply_mask(ctx, *model, original, 0.0);
+  apply_mask(ctx, *model, original, 0.0, by);
   const std::vector<LayerCost> before = model->layer_costs();
   const ClassAccuracy acc_before = run_eval(*model, report, "reporting: unpruned");
-  std::unique_ptr<Model> pruned = prune_model(ctx, *model, gamma);
-  mask_slopes(ctx, *model, gamma);
+  std::unique_ptr<Model> pruned = prune_model(ctx, *model, gamma, by);
+  mask_channels(ctx, *model, gamma, by);
   const ClassAccuracy acc_masked = run_eval(*model, report, "reporting: masked");
   const ClassAccuracy acc_pruned = run_eval(*pruned, report, "reporting: pruned");
   bar.clear();
@@ -272,8 +282,13 @@ int cmd_prune(const Args& args) {
   }
   j.set("choose_images", choose.size);
   j.set("report_images", report.size);
-  j.set("slopes_total", static_cast<int64_t>(magnitudes.size()));
-  j.set("slopes_pruned", pruned_slopes);
+  j.set("by", prune_by_name(by));
+  j.set("scores_total", static_cast<int64_t>(magnitudes.size()));
+  j.set("scores_pruned", pruned_slopes);
+  if (by == PruneBy::slope) {
+    j.set("slopes_total", static_cast<int64_t>(magnitudes.size()));
+    j.set("slopes_pruned", pruned_slopes);
+  }
   j.set("params_before", tb.params);
   j.set("params_after", ta.params);
   j.set("flops_before", tb.flops);
@@ -327,6 +342,7 @@ int cmd_prune(const Args& args) {
   Json provenance = Json::object();
   provenance.set("pruned_from", path);
   provenance.set("gamma", gamma);
+  provenance.set("prune_by", prune_by_name(by));
   // The weights are the trained run's: keep its record, so the pruned file
   // still names its data and validation split (prune it again, evaluate it).
   if (const Json* trained = file.header.find("trained")) provenance.set("trained", *trained);
@@ -335,9 +351,9 @@ int cmd_prune(const Args& args) {
   write_json_file((fs::path(out) / "prune.json").string(), j);
 
   fmt::print("{}\n\n{}\n", spec.describe(), filter_table(before, after));
-  fmt::print("gamma {:.6g} ({}): {} of {} slopes pruned ({:.1f}%)\n", gamma,
+  fmt::print("gamma {:.6g} ({}): {} of {} {}s pruned ({:.1f}%)\n", gamma,
              given ? "given" : fmt::format("chosen on {} images, tolerance {:g}", choose.size, tolerance),
-             pruned_slopes, magnitudes.size(), 100.0 * pruned_slopes / magnitudes.size());
+             pruned_slopes, magnitudes.size(), scored, 100.0 * pruned_slopes / magnitudes.size());
   fmt::print("params {} -> {} ({:.1f}%),  FLOPs {} -> {} ({:.1f}%)\n", with_commas(tb.params), with_commas(ta.params),
              100.0 * ta.params / tb.params, mega(tb.flops), mega(ta.flops), 100.0 * ta.flops / tb.flops);
   if (!given)

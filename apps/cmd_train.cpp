@@ -327,7 +327,7 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
 int resume_run(const CommandLine& cl, const StopSignals& signals) {
   for (const char* fixed : {"model", "act", "data", "batch", "opt", "lr", "momentum", "nesterov", "wd", "slope-wd",
                             "schedule", "milestones", "warmup", "dropout", "augment", "init", "train", "seed",
-                            "checkpoint-every", "out", "force", "val-split", "split-seed"})
+                            "checkpoint-every", "out", "force", "val-split", "split-seed", "slope-l1", "bn-l1"})
     ROTOR_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device "
                                 "and --threads may be)",
                 fixed);

@@ -62,6 +62,13 @@ CommandLine train_command_line() {
           {"force", "", "replace a previous run in --out", ""},
           {"resume", "DIR", "continue the run in DIR from its checkpoint", ""},
           {"stop-after", "K", "stop after epoch K of the run (resume it later with --resume)", ""},
+          // Explicit sparsity (apps/sparsity.h): L1 proximal steps after each update.
+          {"slope-l1", "LAMBDA", "L1 on the RReLU slopes: after each step |b| shrinks by lr*LAMBDA, stopping at 0",
+           "0"},
+          {"bn-l1", "LAMBDA",
+           "L1 on the batch-norm scales (network slimming): after each step |gamma| shrinks by lr*LAMBDA, "
+           "stopping at 0",
+           "0"},
       });
 }
 
@@ -90,15 +97,24 @@ static void refuse_idle_flags(const CommandLine& cl, const TrainOptions& o) {
   const TrainSettings& s = o.settings;
   const bool from_file = o.init.rfind("type2:", 0) == 0 || o.init.rfind("model:", 0) == 0;
   // With --init FILE the network is the file's: checked once it is read.
-  ROTOR_CHECK(!cl.has("dropout") || from_file || arch_has_dropout(o.spec.arch),
+  ROTOR_USAGE_CHECK(!cl.has("dropout") || from_file || arch_has_dropout(o.spec.arch),
               "--dropout applies to wide ResNets (wrn-*) only; {} has no dropout", o.spec.arch);
-  ROTOR_CHECK(!cl.has("warmup") || s.schedule.kind == K::cosine || s.schedule.kind == K::onecycle,
+  ROTOR_USAGE_CHECK(!cl.has("warmup") || s.schedule.kind == K::cosine || s.schedule.kind == K::onecycle,
               "--warmup applies to --schedule cosine or onecycle, not {}", schedule_kind_name(s.schedule.kind));
-  ROTOR_CHECK(!cl.has("momentum") || s.optimizer.kind == OptimizerConfig::Kind::sgd,
+  ROTOR_USAGE_CHECK(!cl.has("momentum") || s.optimizer.kind == OptimizerConfig::Kind::sgd,
               "--momentum applies to --opt sgd only (Adam has its own betas)");
   const bool relu = o.spec.act == Activation::relu && o.init.rfind("model:", 0) != 0;
-  ROTOR_CHECK(!relu || o.train == TrainWhat::all, "--train {} trains the RReLU slopes, but a --act relu network has none",
+  ROTOR_USAGE_CHECK(!relu || o.train == TrainWhat::all, "--train {} trains the RReLU slopes, but a --act relu network has none",
               train_what_name(o.train));
+}
+
+// --slope-l1 and --bn-l1 (apps/sparsity.h).
+static void sparsity_from_flags(const CommandLine& cl, TrainOptions& o) {
+  SparsitySettings& sp = o.settings.sparsity;
+  sp.slope_l1 = cl.number("slope-l1", 0, 0, 1e6);
+  sp.bn_l1 = cl.number("bn-l1", 0, 0, 1e6);
+  ROTOR_USAGE_CHECK(sp.slope_l1 == 0 || activation_info(o.spec.act).has_slope,
+                    "--slope-l1 needs --act rrelu (a ReLU network has no slopes)");
 }
 
 TrainOptions options_from_flags(const CommandLine& cl) {
@@ -128,7 +144,7 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   s.schedule.lr = cl.number("lr", opt == "adam" ? 1e-3 : 0.1, 1e-12, 100);
   s.schedule.warmup = cl.number("warmup", 0, 0, 0.99);
   if (cl.has("milestones")) {
-    ROTOR_CHECK(s.schedule.kind == ScheduleConfig::Kind::multistep, "--milestones needs --schedule multistep");
+    ROTOR_USAGE_CHECK(s.schedule.kind == ScheduleConfig::Kind::multistep, "--milestones needs --schedule multistep");
     s.schedule.milestones = parse_milestones(cl.text("milestones"));
   }
   s.seed = static_cast<uint64_t>(cl.integer("seed", 1, 0, INT64_MAX));
@@ -145,6 +161,7 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
   o.out = cl.text("out", fmt::format("runs/{}-{}", o.spec.arch, activation_name(o.spec.act)));
   refuse_idle_flags(cl, o);
+  sparsity_from_flags(cl, o);
   return o;
 }
 
@@ -184,6 +201,9 @@ Json TrainOptions::to_json() const {
   j.set("checkpoint_every", checkpoint_every);
   j.set("out", out);
   if (!run_id.empty()) j.set("run_id", run_id);
+  // Explicit sparsity; files written before these options lack them (0).
+  j.set("slope_l1", s.sparsity.slope_l1);
+  j.set("bn_l1", s.sparsity.bn_l1);
   return j;
 }
 
@@ -260,6 +280,8 @@ TrainOptions TrainOptions::from_json(const Json& j) {
   o.checkpoint_every = int_field(j, "checkpoint_every", 1, 100000);
   o.out = j.at("out").as_string("out");
   if (const Json* id = j.find("run_id")) o.run_id = id->as_string("run_id");
+  if (j.find("slope_l1")) s.sparsity.slope_l1 = number_field(j, "slope_l1", 0, 1e6);
+  if (j.find("bn_l1")) s.sparsity.bn_l1 = number_field(j, "bn_l1", 0, 1e6);
   return o;
 }
 

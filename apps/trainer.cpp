@@ -120,7 +120,8 @@ Trainer::Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainS
       settings_(settings),
       train_(ctx, data.train),
       test_(ctx, data.test),
-      optimizer_(ctx, all_parameters(model), settings.optimizer) {
+      optimizer_(ctx, all_parameters(model), settings.optimizer),
+      proximal_(all_parameters(model), settings.sparsity) {
   ROTOR_CHECK(settings_.batch >= 2, "batch size {} is too small (batch norm needs at least 2)", settings_.batch);
   ROTOR_CHECK(settings_.epochs >= 1, "the number of epochs must be at least 1");
   ROTOR_CHECK(train_.size >= 2, "the training set has {} images", train_.size);
@@ -174,6 +175,7 @@ std::optional<EpochResult> Trainer::train_epoch_or_stop(const Progress& progress
     }
     g.backward(loss);
     optimizer_.step(lr);
+    if (settings_.sparsity.any()) proximal_.apply(ctx_, lr);
     tally.add(ctx_, loss->value, logits->value, y);
     seen += end - begin;
     if (progress)

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 
+#include "apps/sparsity.h"
 #include "data/dataset.h"
 #include "engine/optim.h"
 #include "engine/rng.h"
@@ -33,6 +34,7 @@ struct TrainSettings {
   bool augment = false;  // random crop from zero padding + horizontal flip
   int crop_pad = 4;
   uint64_t seed = 0;
+  SparsitySettings sparsity;  // L1 proximal steps after each update (apps/sparsity.h)
 };
 
 struct EvalResult {
@@ -115,6 +117,7 @@ class Trainer {
   TrainSettings settings_;
   DeviceDataset train_, test_;
   Optimizer optimizer_;
+  ProximalL1 proximal_;
   int64_t epochs_done_ = 0;
   std::optional<PartialEpoch> partial_;
 };

@@ -3,6 +3,7 @@
 // hand-computed values.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <numeric>
 
 #include "engine/context.h"
@@ -184,5 +185,123 @@ TEST_CASE("ResNet parameter and FLOP counts equal the hand-worked values", "[pru
     const auto rows = m->layer_costs();
     CHECK(total(rows, &LayerCost::params) == params);
     CHECK(total(rows, &LayerCost::flops) == flops);
+  }
+}
+
+// ---- Other criteria: batch-norm scale (network slimming) and |gamma * b|.
+
+namespace {
+
+ModelSpec spec_act(const std::string& arch, int64_t c, int64_t hw, int64_t classes, Activation act) {
+  ModelSpec s = spec_for(arch, c, hw, classes);
+  s.act = act;
+  return s;
+}
+
+// The pruned network's logits equal those of the network masked by the same
+// criterion, and pruning removed parameters.
+void check_equivalent_by(Context& ctx, Model& model, double gamma, PruneBy by, Rng& rng) {
+  INFO("--by " << prune_by_name(by) << ", gamma " << gamma);
+  auto pruned = prune_model(ctx, model, gamma, by);
+  CHECK(total(pruned->layer_costs(), &LayerCost::params) < total(model.layer_costs(), &LayerCost::params));
+  CHECK(mask_channels(ctx, model, gamma, by) > 0);
+  const ModelSpec& s = model.spec();
+  const Tensor x = from_host(ctx, {5, s.in_channels, s.height, s.width},
+                             to_float(random_vector(rng, 5 * s.in_channels * s.height * s.width, -2, 2)));
+  REQUIRE_CLOSE("pruned vs masked logits", logits(ctx, *pruned, x), logits(ctx, model, x), 1e-5, 1e-4);
+}
+
+// A fresh randomised copy per criterion (masking changes the model).
+std::unique_ptr<Model> planted(Context& ctx, const ModelSpec& spec, uint64_t seed,
+                               const std::function<void(Model&)>& plant) {
+  Rng rng(seed);
+  auto m = build_model(ctx, spec);
+  randomize(ctx, *m, rng);
+  plant(*m);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("FCNN by bn-scale and by product: exactly the planted units go", "[prune][criteria]") {
+  Context ctx;
+  Rng rng(51);
+  auto plant = [&](Model& m) {
+    set_entries(ctx, m, "bn1.weight", {{1, 0.01f}, {4, -0.02f}, {9, 0.2f}});
+    set_entries(ctx, m, "bn1.slope", {{6, 0.01f}, {9, 0.2f}});  // unit 9: |gamma*b| = 0.04
+  };
+  const ModelSpec spec = spec_for("fcnn-12", 1, 4, 3);
+  auto a = planted(ctx, spec, 7, plant);
+  auto by_scale = prune_model(ctx, *a, 0.05, PruneBy::bn_scale);
+  CHECK(ints(by_scale->spec().live.at("hidden")) == std::vector<int64_t>{0, 2, 3, 5, 6, 7, 8, 9, 10, 11});
+  auto by_product = prune_model(ctx, *a, 0.05, PruneBy::product);
+  CHECK(ints(by_product->spec().live.at("hidden")) == std::vector<int64_t>{0, 2, 3, 5, 7, 8, 10, 11});
+  CHECK(prune_scores(ctx, *a, PruneBy::bn_scale).size() == 12);
+  for (PruneBy by : {PruneBy::slope, PruneBy::bn_scale, PruneBy::product})
+    check_equivalent_by(ctx, *planted(ctx, spec, 7, plant), 0.05, by, rng);
+}
+
+TEST_CASE("ReLU FCNN by bn-scale: the masked unit outputs 0 although its shift is not 0", "[prune][criteria]") {
+  Context ctx;
+  Rng rng(52);
+  auto m = planted(ctx, spec_act("fcnn-12", 1, 4, 3, Activation::relu), 8, [&](Model& m) {
+    set_entries(ctx, m, "bn1.weight", {{3, 0.0f}, {5, 0.001f}});
+    set_entries(ctx, m, "bn1.bias", {{3, 0.4f}, {5, 0.3f}});  // ReLU(shift) would pass 0.4 and 0.3 on
+  });
+  CHECK(prune_scores(ctx, *m, PruneBy::slope).empty());
+  auto pruned = prune_model(ctx, *m, 0.01, PruneBy::bn_scale);
+  CHECK(pruned->spec().arch == "fcnn-10");
+  check_equivalent_by(ctx, *m, 0.01, PruneBy::bn_scale, rng);
+}
+
+TEST_CASE("ResNet by bn-scale and product: mid channels, and the branch's part of stream channels",
+          "[prune][criteria]") {
+  Context ctx;
+  Rng rng(53);
+  for (Activation act : {Activation::rrelu, Activation::relu}) {
+    INFO(activation_name(act));
+    const ModelSpec spec = spec_act("resnet8", 3, 8, 4, act);
+    auto plant = [&](Model& m) {
+      set_entries(ctx, m, "stage1.block0.bn1.weight", {{2, 0.001f}, {9, -0.003f}});
+      set_entries(ctx, m, "stage1.block0.bn2.weight", {{5, 0.002f}, {15, 0.0f}});
+      set_entries(ctx, m, "stage1.block0.bn2.bias", {{5, 0.3f}});
+      set_entries(ctx, m, "stage2.block0.bn2.weight", {{0, -0.001f}, {7, 0.001f}});
+      if (act == Activation::rrelu) set_entries(ctx, m, "stage2.block0.act.slope", {{3, 0.001f}});
+    };
+    auto m = planted(ctx, spec, 9, plant);
+    auto pruned = prune_model(ctx, *m, 0.01, PruneBy::bn_scale);
+    const Json& blocks = pruned->spec().live.at("blocks");
+    CHECK(ints(blocks.as_array()[0].at("mid")).size() == 14);
+    const std::vector<int64_t> out0 = ints(blocks.as_array()[0].at("out"));
+    CHECK(out0.size() == 14);  // conv2 filters 5 and 15 go ...
+    CHECK(ints(blocks.as_array()[1].at("in")).size() == 16);  // ... but the stream keeps channels 5 and 15
+    CHECK(ints(blocks.as_array()[1].at("out")).size() == 30);
+    for (PruneBy by : {PruneBy::bn_scale, PruneBy::product})
+      if (by == PruneBy::bn_scale || act == Activation::rrelu)
+        check_equivalent_by(ctx, *planted(ctx, spec, 9, plant), 0.01, by, rng);
+  }
+}
+
+TEST_CASE("wide ResNet by bn-scale and product: pre-activation channels", "[prune][criteria]") {
+  Context ctx;
+  Rng rng(54);
+  for (Activation act : {Activation::rrelu, Activation::relu}) {
+    INFO(activation_name(act));
+    const ModelSpec spec = spec_act("wrn-10-1", 3, 8, 5, act);
+    auto plant = [&](Model& m) {
+      set_entries(ctx, m, "group1.block0.bn1.weight", {{3, 0.0f}, {4, 0.001f}});
+      set_entries(ctx, m, "group1.block0.bn1.bias", {{3, 0.5f}});
+      set_entries(ctx, m, "group1.block0.bn2.weight", {{0, 0.001f}});
+      set_entries(ctx, m, "group2.block0.bn1.weight", {{15, -0.001f}});
+      set_entries(ctx, m, "group3.block0.bn2.weight", {{63, 0.0f}, {1, 0.0f}});
+    };
+    auto m = planted(ctx, spec, 10, plant);
+    auto pruned = prune_model(ctx, *m, 0.01, PruneBy::bn_scale);
+    const Json& blocks = pruned->spec().live.at("blocks");
+    CHECK(ints(blocks.as_array()[0].at("in")).size() == 14);
+    CHECK(ints(blocks.as_array()[2].at("mid")).size() == 62);
+    for (PruneBy by : {PruneBy::bn_scale, PruneBy::product})
+      if (by == PruneBy::bn_scale || act == Activation::rrelu)
+        check_equivalent_by(ctx, *planted(ctx, spec, 10, plant), 0.01, by, rng);
   }
 }

@@ -259,11 +259,11 @@ TEST_CASE("run.json is range-checked on resume, naming the field and file", "[ru
 
 TEST_CASE("flags that would do nothing in the run are refused", "[run-safety][cli]") {
   const std::string bad = " --data mnist:/nonexistent --device cpu";  // never reached
-  rotor_fails("train --model fcnn --dropout 0.3" + bad, "--dropout applies to wide ResNets");
-  rotor_fails("train --schedule multistep --warmup 0.1" + bad, "--warmup applies to --schedule cosine or onecycle");
-  rotor_fails("train --schedule onecycle --milestones 2,3" + bad, "--milestones needs --schedule multistep");
-  rotor_fails("train --act relu --train slopes" + bad, "a --act relu network has none");
-  rotor_fails("train --opt adam --momentum 0.5" + bad, "--momentum applies to --opt sgd only");
+  rotor_fails("train --model fcnn --dropout 0.3" + bad, "--dropout applies to wide ResNets", 2);
+  rotor_fails("train --schedule multistep --warmup 0.1" + bad, "--warmup applies to --schedule cosine or onecycle", 2);
+  rotor_fails("train --schedule onecycle --milestones 2,3" + bad, "--milestones needs --schedule multistep", 2);
+  rotor_fails("train --act relu --train slopes" + bad, "a --act relu network has none", 2);
+  rotor_fails("train --opt adam --momentum 0.5" + bad, "--momentum applies to --opt sgd only", 2);
 }
 
 TEST_CASE("running out of memory while building a model is a clean error", "[run-safety][cli]") {
