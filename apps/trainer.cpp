@@ -110,6 +110,16 @@ EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64
   return tally.result(ctx, data.size);
 }
 
+StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
+                      double lr, uint64_t graph_seed) {
+  Graph g(ctx, true, graph_seed);
+  Var logits = model.forward(g, make_var(x));
+  Var loss = softmax_cross_entropy(g, logits, labels);
+  g.backward(loss);
+  optimizer.step(lr);
+  return {loss->value, logits->value};
+}
+
 static std::vector<std::pair<std::string, Parameter*>> all_parameters(Model& m) { return m.named_parameters(); }
 
 Trainer::Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings)
@@ -150,13 +160,10 @@ EpochResult Trainer::train_epoch(const Progress& progress) {
     Tensor y = Tensor::empty(ctx_, {end - begin}, DType::i32);
     assemble_batch(ctx_, train_.images, train_.labels, indices.slice(begin, end), aug, x, y);
     const int64_t global_step = (epoch - 1) * steps + s;
-    Graph g(ctx_, true, hash_u64(settings_.seed, static_cast<uint64_t>(global_step)));
-    Var logits = model_.forward(g, make_var(x));
-    Var loss = softmax_cross_entropy(g, logits, y);
-    g.backward(loss);
     lr = learning_rate(settings_.schedule, global_step, steps, settings_.epochs);
-    optimizer_.step(lr);
-    tally.add(ctx_, loss->value, logits->value, y);
+    const StepOutput out =
+        train_step(ctx_, model_, optimizer_, x, y, lr, hash_u64(settings_.seed, static_cast<uint64_t>(global_step)));
+    tally.add(ctx_, out.loss, out.logits, y);
     seen += end - begin;
     if (progress) progress(s + 1, steps, seconds_since(t0));
   }

@@ -65,6 +65,19 @@ void check_data_fits(const ModelSpec& spec, const DataSplit& data, const std::st
 // Loss and accuracy of `model` on `data` with an evaluation graph.
 EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64_t batch);
 
+// What one training step leaves on the device (nothing is read back).
+struct StepOutput {
+  Tensor loss;    // (1) mean softmax cross-entropy of the batch
+  Tensor logits;  // (N, classes)
+};
+
+// One training step, as Trainer::train_epoch runs it and bench_cuda times
+// it: forward of x (N, C, H, W) on a training Graph seeded with graph_seed,
+// softmax cross-entropy against labels (N), backward, and the optimizer's
+// update at rate lr (which leaves the gradients zeroed for the next step).
+StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
+                      double lr, uint64_t graph_seed);
+
 class Trainer {
  public:
   Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings);
