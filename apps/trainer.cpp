@@ -112,6 +112,17 @@ EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64
   return tally.result(ctx, data.size);
 }
 
+StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
+                      double lr, uint64_t graph_seed, const std::function<void(const Tensor& loss)>& check_loss) {
+  Graph g(ctx, true, graph_seed);
+  Var logits = model.forward(g, make_var(x));
+  Var loss = softmax_cross_entropy(g, logits, labels);
+  if (check_loss) check_loss(loss->value);
+  g.backward(loss);
+  optimizer.step(lr);
+  return {loss->value, logits->value};
+}
+
 static std::vector<std::pair<std::string, Parameter*>> all_parameters(Model& m) { return m.named_parameters(); }
 
 Trainer::Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings)
@@ -159,24 +170,22 @@ std::optional<EpochResult> Trainer::train_epoch_or_stop(const Progress& progress
     Tensor y = Tensor::empty(ctx_, {end - begin}, DType::i32);
     assemble_batch(ctx_, train_.images, train_.labels, indices.slice(begin, end), aug, x, y);
     const int64_t global_step = (epoch - 1) * steps + s;
-    Graph g(ctx_, true, hash_u64(settings_.seed, static_cast<uint64_t>(global_step)));
-    Var logits = model_.forward(g, make_var(x));
-    Var loss = softmax_cross_entropy(g, logits, y);
     lr = learning_rate(settings_.schedule, global_step, steps, settings_.epochs);
     ROTOR_CHECK(std::isfinite(lr), "the {} schedule gives a learning rate of {} at epoch {}, step {}",
                 schedule_kind_name(settings_.schedule.kind), lr, epoch, s + 1);
     // Checked before the update, so the parameters stay those of the last
     // finite step (free on the CPU: the loss is in host memory already).
-    if (loss_on_host) {
-      const float value = loss->value.f32()[0];
+    const auto check_loss = [&](const Tensor& loss) {
+      if (!loss_on_host) return;
+      const float value = loss.f32()[0];
       ROTOR_CHECK(std::isfinite(value), "the training loss is {} at epoch {}, step {} of {} (learning rate {:.3g}): "
                   "the run diverged; try a lower --lr",
                   value, epoch, s + 1, steps, lr);
-    }
-    g.backward(loss);
-    optimizer_.step(lr);
+    };
+    const StepOutput out = train_step(ctx_, model_, optimizer_, x, y, lr,
+                                      hash_u64(settings_.seed, static_cast<uint64_t>(global_step)), check_loss);
     if (settings_.sparsity.any()) proximal_.apply(ctx_, lr);
-    tally.add(ctx_, loss->value, logits->value, y);
+    tally.add(ctx_, out.loss, out.logits, y);
     seen += end - begin;
     if (progress)
       progress(s + 1, steps, seconds_since(t0),

@@ -81,6 +81,21 @@ struct PartialEpoch {
   Tensor loss_sum, correct;  // (1) f32 and (1) i64, on the trainer's device
 };
 
+// What one training step leaves on the device (nothing is read back).
+struct StepOutput {
+  Tensor loss;    // (1) mean softmax cross-entropy of the batch
+  Tensor logits;  // (N, classes)
+};
+
+// One training step, as Trainer::train_epoch runs it and bench_cuda times
+// it: forward of x (N, C, H, W) on a training Graph seeded with graph_seed,
+// softmax cross-entropy against labels (N), backward, and the optimizer's
+// update at rate lr (which leaves the gradients zeroed for the next step).
+// check_loss, when given, sees the loss before the backward pass and may
+// throw, so a diverged step never reaches the parameters.
+StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
+                      double lr, uint64_t graph_seed, const std::function<void(const Tensor& loss)>& check_loss = {});
+
 class Trainer {
  public:
   Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings);

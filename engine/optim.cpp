@@ -57,9 +57,9 @@ void Optimizer::step(double lr) {
       cpu::sgd_update<float>(ctx_, slots.data(), count, h);
     }
   }
+  // The update kernels zeroed every gradient they read: the trainable
+  // parameters' gradients are ready for the next backward.
   ++steps_;
-  for (Entry& e : entries_)
-    if (e.param->trainable()) fill(ctx_, e.param->grad(), 0.0f);
 }
 
 std::vector<std::pair<std::string, Tensor*>> Optimizer::named_state() {

@@ -3,7 +3,8 @@
 // Each ParamGroup (weights, bn, slopes, bias) has its own weight decay and
 // can be frozen; the method needs the slopes' decay as its own knob, and the
 // coarse-feature step freezes everything but the slopes. Updates go group by
-// group through the optimizer kernels (one launch per group on the GPU).
+// group through the optimizer kernels (one launch per group on the GPU),
+// which also zero the gradients they read: no launch per parameter.
 // State tensors are named after their parameter for checkpoints.
 #pragma once
 
@@ -39,7 +40,7 @@ class Optimizer {
   Optimizer(Context& ctx, std::vector<std::pair<std::string, Parameter*>> params, const OptimizerConfig& config);
 
   // Updates every trainable parameter from its accumulated gradient with
-  // learning rate lr, then zeroes the gradients.
+  // learning rate lr, and zeroes those gradients (in the same pass).
   void step(double lr);
   int64_t steps_taken() const { return steps_; }
   const OptimizerConfig& config() const { return config_; }

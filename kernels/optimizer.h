@@ -1,6 +1,10 @@
 // Optimizer updates, applied to every tensor of one parameter group at once
 // (the CUDA twins do a whole group in one launch).
 //
+// Each update reads an element's gradient and sets it to zero, ready for the
+// next backward to accumulate into: zeroing every gradient costs no pass
+// and, on the GPU, no launch per parameter of its own.
+//
 // SGD (PyTorch's): g = grad + wd * p; buf = g on the first step, else
 // momentum * buf + g; step = nesterov ? g + momentum * buf : buf;
 // p -= lr * step. momentum == 0 uses no buffer (buf may be nullptr).
@@ -18,7 +22,7 @@ class Context;
 template <class T>
 struct ParamSlot {
   T* param = nullptr;
-  const T* grad = nullptr;
+  T* grad = nullptr;  // read, then zeroed
   T* state1 = nullptr;  // SGD momentum buffer; Adam first moment
   T* state2 = nullptr;  // Adam second moment
   int64_t n = 0;

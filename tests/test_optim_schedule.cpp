@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/context.h"
+#include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/schedule.h"
 #include "engine/tensor_util.h"
@@ -69,6 +70,72 @@ TEST_CASE("frozen parameters are neither written nor updated", "[optim]") {
   opt.step(0.5);
   CHECK(host_values(ctx, m.w.value()) == std::vector<float>{1.0f, -2.0f});
   CHECK(host_values(ctx, m.s.value())[0] == Approx(0.0));
+}
+
+TEST_CASE("the update kernels zero every gradient they read", "[optim]") {
+  // The zeroing is part of the update, so Optimizer::step needs no pass
+  // (on the GPU: no launch) per parameter to clear the gradients.
+  Context ctx;
+  std::vector<double> p1 = {1.0, -2.0, 3.0}, g1 = {0.5, -0.25, 2.0}, b1(3, 0.0);
+  std::vector<double> p2 = {0.5}, g2 = {-1.0}, m2(1, 0.0), v2(1, 0.0);
+  SECTION("SGD with momentum") {
+    ParamSlot<double> slots[] = {{p1.data(), g1.data(), b1.data(), nullptr, 3},
+                                 {p2.data(), g2.data(), m2.data(), nullptr, 1}};
+    cpu::sgd_update<double>(ctx, slots, 2, SgdHyper{0.1, 0.9, 0.01, true, true});
+    CHECK(p1[0] == Approx(1.0 - 0.1 * (0.51 + 0.9 * 0.51)));
+  }
+  SECTION("SGD without momentum") {
+    ParamSlot<double> slots[] = {{p1.data(), g1.data(), nullptr, nullptr, 3},
+                                 {p2.data(), g2.data(), nullptr, nullptr, 1}};
+    cpu::sgd_update<double>(ctx, slots, 2, SgdHyper{0.1, 0.0, 0.0, false, true});
+    CHECK(p1[0] == Approx(0.95));
+  }
+  SECTION("Adam") {
+    std::vector<double> v1(3, 0.0);
+    ParamSlot<double> slots[] = {{p1.data(), g1.data(), b1.data(), v1.data(), 3},
+                                 {p2.data(), g2.data(), m2.data(), v2.data(), 1}};
+    cpu::adam_update<double>(ctx, slots, 2, AdamHyper{0.1, 0.9, 0.999, 1e-8, 0, 1});
+    CHECK(p1[0] == Approx(0.9));
+  }
+  CHECK(g1 == std::vector<double>{0.0, 0.0, 0.0});
+  CHECK(g2 == std::vector<double>{0.0});
+}
+
+TEST_CASE("steps on gradients accumulated by backward equal the update followed by zeroing", "[optim]") {
+  // Each backward ADDS to the parameter gradients, so a step that left a
+  // gradient non-zero would feed it into the next step. Reference: the
+  // update written out in float in the CPU kernel's order, then the
+  // gradient set to zero (what Optimizer::step did with one fill per
+  // parameter before the kernels zeroed the gradients themselves).
+  Context ctx;
+  TwoGroups m(ctx);
+  OptimizerConfig c;
+  c.momentum = 0.9;
+  c.nesterov = true;
+  c.group(ParamGroup::weights).weight_decay = 5e-4;
+  c.group(ParamGroup::slopes).weight_decay = 1e-3;
+  Optimizer opt(ctx, m.named_parameters(), c);
+  std::vector<float> p = {1.0f, -2.0f, 0.5f}, buf(3, 0.0f);  // w0, w1, s
+  const float wd[] = {5e-4f, 5e-4f, 1e-3f}, lr = 0.1f, mom = 0.9f;
+  const std::vector<std::vector<float>> grads = {{0.5f, 1.0f, 0.2f}, {-0.3f, 0.25f, 0.7f}, {0.125f, -1.5f, -0.4f}};
+  for (size_t step = 0; step < grads.size(); ++step) {
+    const std::vector<float>& g = grads[step];
+    axpy(ctx, 1.0f, from_host(ctx, {2}, {g[0], g[1]}), m.w.grad());  // backward's +=
+    axpy(ctx, 1.0f, from_host(ctx, {1}, {g[2]}), m.s.grad());
+    opt.step(lr);
+    for (int i = 0; i < 3; ++i) {
+      float gi = g[i] + wd[i] * p[i];
+      const float b = step == 0 ? gi : mom * buf[i] + gi;
+      buf[i] = b;
+      gi = gi + mom * b;
+      p[i] -= lr * gi;
+    }
+    INFO("step " << step);
+    CHECK(host_values(ctx, m.w.value()) == std::vector<float>{p[0], p[1]});
+    CHECK(host_values(ctx, m.s.value()) == std::vector<float>{p[2]});
+    CHECK(host_values(ctx, m.w.grad()) == std::vector<float>{0.0f, 0.0f});
+    CHECK(host_values(ctx, m.s.grad()) == std::vector<float>{0.0f});
+  }
 }
 
 TEST_CASE("Adam with bias correction, by hand", "[optim]") {

@@ -1,28 +1,39 @@
 // bench_cuda: times rotor's CUDA kernels against the device's own measured
-// ceilings.
+// ceilings, and the trainer's whole step.
 //
 //   bench_cuda <kernel> [variant] [--json FILE] [--repeats N]
-//   bench_cuda all --json results.json
+//   bench_cuda train_step [variant] [--model resnet20|resnet56] [--batch 128] [--act relu|rrelu]
+//   bench_cuda all --json results.json      (every variant of every kernel)
+//   bench_cuda --list                       (the table of kernels and variants)
 //
-// kernels: copy, sgemm, bn_rrelu, batch_norm, conv2d_fwd, conv2d_bwd_data,
-// conv2d_bwd_weight, softmax_ce, train_step, all. Variant 0 is always the
-// SHIPPED kernel, called through the same cuda:: function the engine calls
-// (nothing is copied here); other variants are alternatives:
-//   bn_rrelu   1: unfused (batch_norm + rrelu kernels), 2: variant 0 replayed
-//              from a CUDA graph (launch gaps removed)
-//   conv2d_fwd 1: explicit im2col + cuBLAS SGEMM (strided batched)
-//   train_step 1: the engine's step captured once as a CUDA graph, replayed
+// One table (kernel_table() below) lists every kernel and its variants; an
+// unknown kernel or variant is an error that lists the known ones. Variant 0
+// is always the SHIPPED kernel, called through the same cuda:: function the
+// engine calls (nothing is copied here, as in llm.c's dev/cuda); other
+// variants are alternatives kept for comparison.
 //
-// Every run first measures the two ceilings on this device (a 512 MiB
-// device-to-device copy, counting bytes read + written; a 8192^3 cuBLAS
-// SGEMM in plain FP32), then for each kernel: validates against the CPU twin
-// (norm-wise relative error printed; exit 1 on a mismatch), warms up, and
-// times >= 20 calls with CUDA events, rotating the inputs among enough
-// buffer sets to exceed twice the L2 cache. It prints the median and
-// minimum in microseconds, GB/s (the minimum traffic: each input read once,
-// each output written once) or TFLOP/s, and the fraction of the roofline.
+// Kernels that report a fraction of the roofline first measure the two
+// ceilings on this device (a 512 MiB device-to-device copy, counting bytes
+// read + written; a 8192^3 cuBLAS SGEMM in plain FP32), then: validate
+// against the CPU twin (norm-wise relative error printed; exit 1 on a
+// mismatch), warm up, and time >= 20 calls with CUDA events, rotating the
+// inputs among enough buffer sets to exceed twice the L2 cache. They print
+// the median and minimum in microseconds, GB/s (the minimum traffic: each
+// input read once, each output written once) or TFLOP/s, and the fraction of
+// the roofline.
+//
+// train_step times apps/trainer.h's train_step (forward, softmax
+// cross-entropy, backward, SGD Nesterov update) on one fixed batch of
+// random CIFAR-shaped images (3x32x32, 10 classes; random values: the time
+// does not depend on them), after checking its first two losses against
+// the CPU engine. It prints one line in the format bench/pytorch_step.py
+// prints, so a script can divide the two (see print_step_line). Variant 1
+// captures that step as a CUDA graph inside this benchmark; the engine has
+// no graph path of its own yet. Exit status: 0, 1 (a failure), 2 (a bad
+// argument), 77 (no usable GPU).
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
@@ -31,9 +42,11 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "apps/trainer.h"
 #include "bench/cuda/bench_variants.h"
 #include "engine/context.h"
 #include "engine/cuda/cuda_check.h"
@@ -57,11 +70,11 @@ namespace {
 struct Result {
   std::string kernel;
   int variant = 0;
-  std::string label;   // shape or variant description
+  std::string label;  // shape or variant description
   double median_us = 0, min_us = 0;
-  double bytes = 0;    // minimum traffic per call
-  double flops = 0;    // per call
-  double rel_err = -1; // vs the CPU twin; -1: not validated
+  double bytes = 0;     // minimum traffic per call
+  double flops = 0;     // per call
+  double rel_err = -1;  // vs the CPU twin; -1: not validated
   bool memory_bound = true;
   double images_per_s = 0;  // train_step only
   std::string note;
@@ -89,6 +102,7 @@ class Bench {
   }
 
   Context& ctx() { return ctx_; }
+  std::string device_name() const { return prop_.name; }
   cudaStream_t stream() { return ctx_.cuda().stream; }
   int repeats() const { return repeats_; }
   double copy_gbps = 0, sgemm_tflops = 0;
@@ -235,7 +249,8 @@ void require_valid(const std::string& what, double err, double tol) {
 
 void run_copy(Bench& b) {
   const size_t n = size_t(128) << 20;  // 128 Mi floats = 512 MiB per buffer
-  Tensor src = Tensor::empty(b.ctx(), {static_cast<int64_t>(n)}), dst = Tensor::empty(b.ctx(), {static_cast<int64_t>(n)});
+  Tensor src = Tensor::empty(b.ctx(), {static_cast<int64_t>(n)}),
+         dst = Tensor::empty(b.ctx(), {static_cast<int64_t>(n)});
   fill(b.ctx(), src, 1.5f);
   const Timing t = b.time(1, [&](int) {
     ROTOR_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), n * 4, cudaMemcpyDeviceToDevice, b.stream()));
@@ -259,21 +274,22 @@ void run_sgemm(Bench& b) {
     const auto a = random_values(rng, size_t(m) * k), bm = random_values(rng, size_t(k) * n);
     std::vector<float> ref(size_t(m) * n);
     cpu::gemm<float>(b.ctx(), false, false, m, n, k, 1.0f, a.data(), k, bm.data(), n, 0.0f, ref.data(), n);
-    Tensor da = device_tensor(b.ctx(), a), db = device_tensor(b.ctx(), bm), dc = Tensor::empty(b.ctx(), {m * n});
+    Tensor a_dev = device_tensor(b.ctx(), a), b_dev = device_tensor(b.ctx(), bm),
+           c_dev = Tensor::empty(b.ctx(), {m * n});
     // row-major C = A B  <=>  column-major C^T = B^T A^T
-    ROTOR_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, db.f32(), n, da.f32(), k, &zero,
-                                   dc.f32(), n));
-    require_valid("sgemm 256x192x320", rel_error(host_values(b.ctx(), dc), ref), 1e-5);
+    ROTOR_CUBLAS_CHECK(
+        cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b_dev.f32(), n, a_dev.f32(), k, &zero, c_dev.f32(), n));
+    require_valid("sgemm 256x192x320", rel_error(host_values(b.ctx(), c_dev), ref), 1e-5);
   }
   const int n = 8192;
   Rng rng(6);
-  Tensor a = device_tensor(b.ctx(), random_values(rng, size_t(n) * n)), bm = device_tensor(b.ctx(), random_values(rng, size_t(n) * n)),
-         c = Tensor::empty(b.ctx(), {int64_t(n) * n});
+  Tensor a = device_tensor(b.ctx(), random_values(rng, size_t(n) * n)),
+         bm = device_tensor(b.ctx(), random_values(rng, size_t(n) * n)), c = Tensor::empty(b.ctx(), {int64_t(n) * n});
   const Timing t = b.time(
       1,
       [&](int) {
-        ROTOR_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a.f32(), n, bm.f32(), n, &zero,
-                                       c.f32(), n));
+        ROTOR_CUBLAS_CHECK(
+            cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a.f32(), n, bm.f32(), n, &zero, c.f32(), n));
       },
       2, 10);
   Result r = make_result("sgemm", 0, "cuBLAS 8192^3 FP32");
@@ -305,8 +321,8 @@ void run_bn(Bench& b, bool act, int variant) {
       cpu::bn_rrelu_forward_train<float>(ctx, s, x.data(), gamma.data(), beta.data(), slope.data(), rm.data(),
                                          rv.data(), 0.1, 1e-5, y.data(), mean.data(), invstd.data());
     else
-      cpu::batch_norm_forward_train<float>(ctx, s, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), 0.1,
-                                           1e-5, y.data(), mean.data(), invstd.data());
+      cpu::batch_norm_forward_train<float>(ctx, s, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), 0.1, 1e-5,
+                                           y.data(), mean.data(), invstd.data());
   };
   cpu_forward();
   if (act) {
@@ -317,13 +333,14 @@ void run_bn(Bench& b, bool act, int variant) {
     }
     cpu_forward();
   }
-  std::vector<float> dx(n), dg(c, 0.0f), db(c, 0.0f), ds(c, 0.0f);
+  std::vector<float> dx(n), dgamma(c, 0.0f), dbeta(c, 0.0f), dslope(c, 0.0f);
   if (act)
     cpu::bn_rrelu_backward<float>(ctx, s, x.data(), dy.data(), gamma.data(), beta.data(), slope.data(), mean.data(),
-                                  invstd.data(), dx.data(), GradMode::assign, dg.data(), db.data(), ds.data());
+                                  invstd.data(), dx.data(), GradMode::assign, dgamma.data(), dbeta.data(),
+                                  dslope.data());
   else
     cpu::batch_norm_backward<float>(ctx, s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx.data(),
-                                    GradMode::assign, dg.data(), db.data());
+                                    GradMode::assign, dgamma.data(), dbeta.data());
 
   // Device buffers, rotated: x, dy, y, dx (and z for the unfused variant).
   const double set_bytes = 4.0 * n * (variant == 1 ? 5 : 4);
@@ -333,44 +350,52 @@ void run_bn(Bench& b, bool act, int variant) {
   };
   std::vector<Set> bufs;
   for (int i = 0; i < sets; ++i) {
-    Set st{device_tensor(ctx, x), device_tensor(ctx, dy), Tensor::empty(ctx, {int64_t(n)}),
-           Tensor::empty(ctx, {int64_t(n)}), {}, {}};
+    Set st{device_tensor(ctx, x),
+           device_tensor(ctx, dy),
+           Tensor::empty(ctx, {int64_t(n)}),
+           Tensor::empty(ctx, {int64_t(n)}),
+           {},
+           {}};
     if (variant == 1) {
       st.z = Tensor::empty(ctx, {int64_t(n)});
       st.dz = Tensor::empty(ctx, {int64_t(n)});
     }
     bufs.push_back(std::move(st));
   }
-  Tensor dgamma = device_tensor(ctx, gamma), dbeta = device_tensor(ctx, beta), dslope = device_tensor(ctx, slope),
-         drm = Tensor::empty(ctx, {int64_t(c)}), drv = Tensor::empty(ctx, {int64_t(c)}),
-         dmean = Tensor::empty(ctx, {int64_t(c)}), dinv = Tensor::empty(ctx, {int64_t(c)}),
-         gg = Tensor::empty(ctx, {int64_t(c)}), gb = Tensor::empty(ctx, {int64_t(c)}), gs = Tensor::empty(ctx, {int64_t(c)});
+  Tensor gamma_dev = device_tensor(ctx, gamma), beta_dev = device_tensor(ctx, beta),
+         slope_dev = device_tensor(ctx, slope), running_mean_dev = Tensor::empty(ctx, {int64_t(c)}),
+         running_var_dev = Tensor::empty(ctx, {int64_t(c)}), mean_dev = Tensor::empty(ctx, {int64_t(c)}),
+         invstd_dev = Tensor::empty(ctx, {int64_t(c)}), dgamma_dev = Tensor::empty(ctx, {int64_t(c)}),
+         dbeta_dev = Tensor::empty(ctx, {int64_t(c)}), dslope_dev = Tensor::empty(ctx, {int64_t(c)});
   auto reset = [&] {
-    fill(ctx, drm, 0.0f);
-    fill(ctx, drv, 1.0f);
-    fill(ctx, gg, 0.0f);
-    fill(ctx, gb, 0.0f);
-    fill(ctx, gs, 0.0f);
+    fill(ctx, running_mean_dev, 0.0f);
+    fill(ctx, running_var_dev, 1.0f);
+    fill(ctx, dgamma_dev, 0.0f);
+    fill(ctx, dbeta_dev, 0.0f);
+    fill(ctx, dslope_dev, 0.0f);
   };
   auto call = [&](int i) {
     Set& st = bufs[i];
     if (variant == 1) {  // unfused: z = BN(x), y = rrelu(z); dz = rrelu'(dy), dx = BN'(dz)
-      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), dgamma.f32(), dbeta.f32(), drm.f32(), drv.f32(), 0.1, 1e-5,
-                                     st.z.f32(), dmean.f32(), dinv.f32());
-      cuda::rrelu_forward(ctx, s, st.z.f32(), dslope.f32(), st.y.f32());
-      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), dslope.f32(), st.dz.f32(), GradMode::assign, gs.f32());
-      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dz.f32(), dgamma.f32(), dmean.f32(), dinv.f32(), st.dx.f32(),
-                                GradMode::assign, gg.f32(), gb.f32());
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), running_mean_dev.f32(),
+                                     running_var_dev.f32(), 0.1, 1e-5, st.z.f32(), mean_dev.f32(), invstd_dev.f32());
+      cuda::rrelu_forward(ctx, s, st.z.f32(), slope_dev.f32(), st.y.f32());
+      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), slope_dev.f32(), st.dz.f32(), GradMode::assign,
+                           dslope_dev.f32());
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dz.f32(), gamma_dev.f32(), mean_dev.f32(), invstd_dev.f32(),
+                                st.dx.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32());
     } else if (act) {
-      cuda::bn_rrelu_forward_train(ctx, s, st.x.f32(), dgamma.f32(), dbeta.f32(), dslope.f32(), drm.f32(), drv.f32(),
-                                   0.1, 1e-5, st.y.f32(), dmean.f32(), dinv.f32());
-      cuda::bn_rrelu_backward(ctx, s, st.x.f32(), st.dy.f32(), dgamma.f32(), dbeta.f32(), dslope.f32(), dmean.f32(),
-                              dinv.f32(), st.dx.f32(), GradMode::assign, gg.f32(), gb.f32(), gs.f32());
+      cuda::bn_rrelu_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), slope_dev.f32(),
+                                   running_mean_dev.f32(), running_var_dev.f32(), 0.1, 1e-5, st.y.f32(), mean_dev.f32(),
+                                   invstd_dev.f32());
+      cuda::bn_rrelu_backward(ctx, s, st.x.f32(), st.dy.f32(), gamma_dev.f32(), beta_dev.f32(), slope_dev.f32(),
+                              mean_dev.f32(), invstd_dev.f32(), st.dx.f32(), GradMode::assign, dgamma_dev.f32(),
+                              dbeta_dev.f32(), dslope_dev.f32());
     } else {
-      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), dgamma.f32(), dbeta.f32(), drm.f32(), drv.f32(), 0.1, 1e-5,
-                                     st.y.f32(), dmean.f32(), dinv.f32());
-      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dy.f32(), dgamma.f32(), dmean.f32(), dinv.f32(), st.dx.f32(),
-                                GradMode::assign, gg.f32(), gb.f32());
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), running_mean_dev.f32(),
+                                     running_var_dev.f32(), 0.1, 1e-5, st.y.f32(), mean_dev.f32(), invstd_dev.f32());
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dy.f32(), gamma_dev.f32(), mean_dev.f32(), invstd_dev.f32(),
+                                st.dx.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32());
     }
   };
 
@@ -379,12 +404,12 @@ void run_bn(Bench& b, bool act, int variant) {
   call(0);
   double err = rel_error(host_values(ctx, bufs[0].y), y);
   err = std::max(err, rel_error(host_values(ctx, bufs[0].dx), dx));
-  err = std::max(err, rel_error(host_values(ctx, dmean), mean));
-  err = std::max(err, rel_error(host_values(ctx, dinv), invstd));
-  err = std::max(err, rel_error(host_values(ctx, drv), rv));
-  err = std::max(err, rel_error(host_values(ctx, gg), dg));
-  err = std::max(err, rel_error(host_values(ctx, gb), db));
-  if (act) err = std::max(err, rel_error(host_values(ctx, gs), ds));
+  err = std::max(err, rel_error(host_values(ctx, mean_dev), mean));
+  err = std::max(err, rel_error(host_values(ctx, invstd_dev), invstd));
+  err = std::max(err, rel_error(host_values(ctx, running_var_dev), rv));
+  err = std::max(err, rel_error(host_values(ctx, dgamma_dev), dgamma));
+  err = std::max(err, rel_error(host_values(ctx, dbeta_dev), dbeta));
+  if (act) err = std::max(err, rel_error(host_values(ctx, dslope_dev), dslope));
   const std::string name = act ? "bn_rrelu" : "batch_norm";
   require_valid(name, err, 1e-4);
 
@@ -421,13 +446,9 @@ void run_conv(Bench& b, ConvDir dir, int variant) {
   Context& ctx = b.ctx();
   const char* names[] = {"conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weight"};
   const std::string name = names[static_cast<int>(dir)];
-  if (variant == 1 && dir != ConvDir::fwd) {
-    std::printf("%s: no variant 1 (im2col + cuBLAS exists for conv2d_fwd only)\n", name.c_str());
-    return;
-  }
   // ResNet-20's three stages at batch 128 (3x3, stride 1, padding 1).
-  const ConvShape shapes[] = {{128, 16, 32, 32, 16, 3, 3, 1, 1}, {128, 32, 16, 16, 32, 3, 3, 1, 1},
-                              {128, 64, 8, 8, 64, 3, 3, 1, 1}};
+  const ConvShape shapes[] = {
+      {128, 16, 32, 32, 16, 3, 3, 1, 1}, {128, 32, 16, 16, 32, 3, 3, 1, 1}, {128, 64, 8, 8, 64, 3, 3, 1, 1}};
   for (const ConvShape& s : shapes) {
     Rng rng(8 + s.c_in);
     const size_t nx = s.x_numel(), nw = s.w_numel(), ny = s.y_numel();
@@ -451,8 +472,9 @@ void run_conv(Bench& b, ConvDir dir, int variant) {
     };
     std::vector<Set> bufs;
     for (int i = 0; i < sets; ++i)
-      bufs.push_back({device_tensor(ctx, dir == ConvDir::bwd_data ? dy : x), Tensor::empty(ctx, {int64_t(ref.size())})});
-    Tensor dw = device_tensor(ctx, w), ddy = device_tensor(ctx, dy);
+      bufs.push_back(
+          {device_tensor(ctx, dir == ConvDir::bwd_data ? dy : x), Tensor::empty(ctx, {int64_t(ref.size())})});
+    Tensor w_dev = device_tensor(ctx, w), dy_dev = device_tensor(ctx, dy);
     const int64_t k = s.c_in * s.kh * s.kw, hw_out = s.h_out() * s.w_out();
     Tensor col;
     if (variant == 1) col = Tensor::empty(ctx, {s.n * k * hw_out});
@@ -466,18 +488,22 @@ void run_conv(Bench& b, ConvDir dir, int variant) {
             const float one = 1.0f, zero = 0.0f;
             ROTOR_CUBLAS_CHECK(cublasSgemmStridedBatched(
                 ctx.cuda().cublas, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(hw_out), static_cast<int>(s.c_out),
-                static_cast<int>(k), &one, col.f32(), static_cast<int>(hw_out), k * hw_out, dw.f32(),
+                static_cast<int>(k), &one, col.f32(), static_cast<int>(hw_out), k * hw_out, w_dev.f32(),
                 static_cast<int>(k), 0, &zero, st.out.f32(), static_cast<int>(hw_out), s.c_out * hw_out,
                 static_cast<int>(s.n)));
           } else {
-            cuda::conv2d_forward(ctx, s, st.a.f32(), dw.f32(), st.out.f32());
+            cuda::conv2d_forward(ctx, s, st.a.f32(), w_dev.f32(), st.out.f32());
           }
           break;
-        case ConvDir::bwd_data: cuda::conv2d_backward_data(ctx, s, st.a.f32(), dw.f32(), st.out.f32(), GradMode::assign); break;
-        case ConvDir::bwd_weight: cuda::conv2d_backward_weight(ctx, s, st.a.f32(), ddy.f32(), st.out.f32()); break;
+        case ConvDir::bwd_data:
+          cuda::conv2d_backward_data(ctx, s, st.a.f32(), w_dev.f32(), st.out.f32(), GradMode::assign);
+          break;
+        case ConvDir::bwd_weight:
+          cuda::conv2d_backward_weight(ctx, s, st.a.f32(), dy_dev.f32(), st.out.f32());
+          break;
       }
     };
-    if (dir == ConvDir::bwd_weight) fill(ctx, bufs[0].out, 0.0f);  // dw accumulates
+    if (dir == ConvDir::bwd_weight) fill(ctx, bufs[0].out, 0.0f);  // the weight gradient accumulates
     call(0);
     const double err = rel_error(host_values(ctx, bufs[0].out), ref);
     char label[96];
@@ -502,23 +528,24 @@ void run_softmax_ce(Bench& b) {
   const auto logits = random_values(rng, n * k, -4, 4);
   std::vector<int32_t> labels(n);
   for (auto& l : labels) l = static_cast<int32_t>(rng.below(k));
-  std::vector<float> loss(1), dl(n * k);
+  std::vector<float> loss(1), dlogits(n * k);
   const std::vector<float> one = {1.0f};
   cpu::softmax_cross_entropy_forward<float>(ctx, n, k, logits.data(), labels.data(), loss.data());
-  cpu::softmax_cross_entropy_backward<float>(ctx, n, k, logits.data(), labels.data(), one.data(), dl.data(),
+  cpu::softmax_cross_entropy_backward<float>(ctx, n, k, logits.data(), labels.data(), one.data(), dlogits.data(),
                                              GradMode::assign);
-  Tensor dlog = device_tensor(ctx, logits), dloss = Tensor::empty(ctx, {1}), dgrad = Tensor::empty(ctx, {n * k}),
-         done = device_tensor(ctx, one), dlab = Tensor::empty(ctx, {n}, DType::i32),
-         correct = Tensor::empty(ctx, {1}, DType::i64);
-  copy_bytes(ctx, dlab.raw(), Device::cuda, labels.data(), Device::cpu, n * 4);
+  Tensor logits_dev = device_tensor(ctx, logits), loss_dev = Tensor::empty(ctx, {1}),
+         dlogits_dev = Tensor::empty(ctx, {n * k}), one_dev = device_tensor(ctx, one),
+         labels_dev = Tensor::empty(ctx, {n}, DType::i32), correct = Tensor::empty(ctx, {1}, DType::i64);
+  copy_bytes(ctx, labels_dev.raw(), Device::cuda, labels.data(), Device::cpu, n * 4);
   auto call = [&](int) {
-    cuda::softmax_cross_entropy_forward(ctx, n, k, dlog.f32(), dlab.data<int32_t>(), dloss.f32());
-    cuda::softmax_cross_entropy_backward(ctx, n, k, dlog.f32(), dlab.data<int32_t>(), done.f32(), dgrad.f32(),
-                                         GradMode::assign);
-    cuda::count_correct(ctx, n, k, dlog.f32(), dlab.data<int32_t>(), correct.data<int64_t>());
+    cuda::softmax_cross_entropy_forward(ctx, n, k, logits_dev.f32(), labels_dev.data<int32_t>(), loss_dev.f32());
+    cuda::softmax_cross_entropy_backward(ctx, n, k, logits_dev.f32(), labels_dev.data<int32_t>(), one_dev.f32(),
+                                         dlogits_dev.f32(), GradMode::assign);
+    cuda::count_correct(ctx, n, k, logits_dev.f32(), labels_dev.data<int32_t>(), correct.data<int64_t>());
   };
   call(0);
-  const double err = std::max(rel_error(host_values(ctx, dloss), loss), rel_error(host_values(ctx, dgrad), dl));
+  const double err =
+      std::max(rel_error(host_values(ctx, loss_dev), loss), rel_error(host_values(ctx, dlogits_dev), dlogits));
   require_valid("softmax_ce", err, 1e-5);
   Result r = make_result("softmax_ce", 0, "fwd+bwd+count 128x10");
   r.bytes = 3.0 * n * k * 4;
@@ -529,20 +556,32 @@ void run_softmax_ce(Bench& b) {
 
 // ---- a whole training step ----------------------------------------------------------
 
+// The network and batch of train_step (flags --model, --act, --batch).
+struct StepOptions {
+  std::string model = "resnet20";
+  Activation act = Activation::rrelu;
+  int64_t batch = 128;
+};
+
+// One engine on `device` training a CIFAR-shaped network (3x32x32, 10
+// classes) on one fixed batch of random images and labels: the timing does
+// not depend on the values, and CPU and GPU start from identical weights.
+// SGD with Nesterov momentum 0.9 and weight decay 5e-4 on every parameter,
+// as bench/pytorch_step.py configures PyTorch.
 struct TrainRun {
   std::unique_ptr<Context> ctx;
   std::unique_ptr<Model> model;
   std::unique_ptr<Optimizer> opt;
-  Tensor x, labels;
+  Tensor x, labels;  // (N, 3, 32, 32), (N)
 
-  TrainRun(Device device, int64_t batch) {
-    ContextOptions o;
-    o.device = device;
-    o.seed = 3;
-    ctx = std::make_unique<Context>(o);
+  TrainRun(Device device, const StepOptions& o) {
+    ContextOptions co;
+    co.device = device;
+    co.seed = 3;
+    ctx = std::make_unique<Context>(co);
     ModelSpec spec;
-    spec.arch = "resnet20";
-    spec.act = Activation::rrelu;
+    spec.arch = o.model;
+    spec.act = o.act;
     spec.in_channels = 3;
     spec.height = spec.width = 32;
     spec.classes = 10;
@@ -550,32 +589,69 @@ struct TrainRun {
     for (auto& [name, p] : model->named_slopes()) init_slopes_type1(*ctx, p->value());
     OptimizerConfig config;
     config.momentum = 0.9;
+    config.nesterov = true;
     for (auto& g : config.groups) g.weight_decay = 5e-4;
     opt = std::make_unique<Optimizer>(*ctx, model->named_parameters(), config);
     Rng rng(4);
-    x = from_host(*ctx, {batch, 3, 32, 32}, random_values(rng, size_t(batch) * 3 * 32 * 32, -2, 2));
-    Tensor host = Tensor::host({batch}, DType::i32);
-    for (int64_t i = 0; i < batch; ++i) host.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
+    x = from_host(*ctx, {o.batch, 3, 32, 32}, random_values(rng, size_t(o.batch) * 3 * 32 * 32, -2, 2));
+    Tensor host = Tensor::host({o.batch}, DType::i32);
+    for (int64_t i = 0; i < o.batch; ++i) host.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
     labels = to_device(*ctx, host, device);
   }
-  // One step; returns the loss tensor (not read: no synchronisation).
+  // The trainer's step (apps/trainer.h); returns the loss tensor, unread (no
+  // synchronisation).
   Tensor step(int64_t index) {
-    Graph g(*ctx, true, hash_u64(9, static_cast<uint64_t>(index)));
-    Var logits = model->forward(g, make_var(x));
-    Var loss = softmax_cross_entropy(g, logits, labels);
-    g.backward(loss);
-    opt->step(0.1);
-    return loss->value;
+    return train_step(*ctx, *model, *opt, x, labels, 0.1, hash_u64(9, static_cast<uint64_t>(index))).loss;
   }
 };
 
-void run_train_step(Bench& b, int variant) {
-  const int64_t batch = 128;
-  TrainRun gpu(Device::cuda, batch);
+// The line scripts parse (bench/pytorch_step.py prints the same):
+//   train_step impl=rotor mode=eager model=resnet20 act=rrelu batch=128 ms=1.234 min_ms=1.200 img_s=103728 steps=30
+//   device=NVIDIA_H200 data=random
+// (one line; ms is the median per step, min_ms the fastest step).
+void print_step_line(const char* mode, const StepOptions& o, const std::vector<double>& us, const std::string& device) {
+  std::string dev = device;
+  std::replace(dev.begin(), dev.end(), ' ', '_');
+  const double med = us[us.size() / 2];
+  std::printf(
+      "train_step impl=rotor mode=%s model=%s act=%s batch=%lld ms=%.4f min_ms=%.4f img_s=%.0f steps=%zu "
+      "device=%s data=random\n",
+      mode, o.model.c_str(), activation_name(o.act), static_cast<long long>(o.batch), med * 1e-3, us.front() * 1e-3,
+      o.batch / (med * 1e-6), us.size(), dev.c_str());
+  std::fflush(stdout);
+}
+
+// Per-step times in microseconds, sorted: `repeats` steps after 3 of
+// warm-up, each the interval between events recorded on the engine's
+// stream after consecutive steps (so host launch time that the GPU waits
+// for counts, as it does in training). `launch(i)` enqueues step i.
+std::vector<double> time_steps(cudaStream_t st, int repeats, const std::function<void()>& launch) {
+  for (int i = 0; i < 3; ++i) launch();
+  std::vector<cudaEvent_t> ev(repeats + 1);
+  for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventCreate(&e));
+  ROTOR_CUDA_CHECK(cudaEventRecord(ev[0], st));
+  for (int i = 0; i < repeats; ++i) {
+    launch();
+    ROTOR_CUDA_CHECK(cudaEventRecord(ev[i + 1], st));
+  }
+  ROTOR_CUDA_CHECK(cudaStreamSynchronize(st));
+  std::vector<double> us;
+  for (int i = 0; i < repeats; ++i) {
+    float ms = 0;
+    ROTOR_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
+    us.push_back(1e3 * ms);
+  }
+  for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventDestroy(e));
+  std::sort(us.begin(), us.end());
+  return us;
+}
+
+void run_train_step(Bench& b, int variant, const StepOptions& o) {
+  TrainRun gpu(Device::cuda, o);
   // Validate the first two steps' losses against the CPU engine.
   double err = 0;
   {
-    TrainRun cpu(Device::cpu, batch);
+    TrainRun cpu(Device::cpu, o);
     for (int i = 0; i < 2; ++i) {
       const float lc = host_values(*cpu.ctx, cpu.step(i))[0], lg = host_values(*gpu.ctx, gpu.step(i))[0];
       err = std::max(err, std::fabs(double(lg) - lc) / std::fabs(double(lc)));
@@ -583,11 +659,18 @@ void run_train_step(Bench& b, int variant) {
     }
   }
   require_valid("train_step losses", err, 1e-3);
-  Result r = make_result("train_step", variant, "ResNet-20 RReLU, batch 128, SGD");
-  r.flops = 3.0 * 81.19e6 * batch;  // forward + two backward products per conv, as counted in DESIGN.md
+  const std::string label = fmt::format("{} {}, batch {}, SGD", o.model, activation_name(o.act), o.batch);
+  Result r = make_result("train_step", variant, label);
+  // Forward + two backward products per conv, as counted in DESIGN.md.
+  double flops = 0;
+  for (const LayerCost& l : gpu.model->layer_costs()) flops += l.flops;
+  r.flops = 3.0 * flops * o.batch;
   r.memory_bound = false;
   r.rel_err = err;
+  const std::string device = b.device_name();
+  cudaStream_t st = gpu.ctx->cuda().stream;
   int64_t index = 2;
+  std::vector<double> us;
   if (variant == 1) {
     // Capture one step (after warm-up, so the allocator and the workspace
     // hand out cached memory and nothing is allocated while capturing).
@@ -598,84 +681,212 @@ void run_train_step(Bench& b, int variant) {
     std::string failure;
     // Relaxed: a cudaMalloc during capture (an allocator cache miss) is
     // allowed; the capture still fails on any synchronisation.
-    ROTOR_CUDA_CHECK(cudaStreamBeginCapture(gpu.ctx->cuda().stream, cudaStreamCaptureModeRelaxed));
+    ROTOR_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
     try {
       gpu.step(index++);
     } catch (const std::exception& e) {
       failure = e.what();
     }
-    const cudaError_t end = cudaStreamEndCapture(gpu.ctx->cuda().stream, &graph);
+    const cudaError_t end = cudaStreamEndCapture(st, &graph);
     if (failure.empty() && end != cudaSuccess) failure = cudaGetErrorString(end);
     if (failure.empty() && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess) failure = "instantiate failed";
     if (!failure.empty()) {
       (void)cudaGetLastError();
       std::printf("train_step v1: the step could not be captured as a CUDA graph: %s\n", failure.c_str());
       r.note = "capture failed: " + failure;
-      r.median_us = r.min_us = 0;
       b.results.push_back(r);
       if (graph) cudaGraphDestroy(graph);
       return;
     }
-    cudaStream_t st = gpu.ctx->cuda().stream;
-    std::vector<cudaEvent_t> ev(2 * b.repeats());
-    for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventCreate(&e));
-    for (int i = 0; i < 3; ++i) ROTOR_CUDA_CHECK(cudaGraphLaunch(exec, st));
-    for (int i = 0; i < b.repeats(); ++i) {
-      ROTOR_CUDA_CHECK(cudaEventRecord(ev[2 * i], st));
-      ROTOR_CUDA_CHECK(cudaGraphLaunch(exec, st));
-      ROTOR_CUDA_CHECK(cudaEventRecord(ev[2 * i + 1], st));
-    }
-    ROTOR_CUDA_CHECK(cudaStreamSynchronize(st));
-    std::vector<double> us;
-    for (int i = 0; i < b.repeats(); ++i) {
-      float ms = 0;
-      ROTOR_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[2 * i], ev[2 * i + 1]));
-      us.push_back(1e3 * ms);
-    }
-    for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventDestroy(e));
-    std::sort(us.begin(), us.end());
-    r.label += " (CUDA graph)";
-    r.images_per_s = batch / (us[us.size() / 2] * 1e-6);
-    char note[64];
-    std::snprintf(note, sizeof note, "(%.2f ms/step, %.0f img/s)", us[us.size() / 2] * 1e-3, r.images_per_s);
-    r.note = note;
+    us = time_steps(st, b.repeats(), [&] { ROTOR_CUDA_CHECK(cudaGraphLaunch(exec, st)); });
     ROTOR_CUDA_CHECK(cudaGraphExecDestroy(exec));
     ROTOR_CUDA_CHECK(cudaGraphDestroy(graph));
-    b.add(r, Timing{us[us.size() / 2], us.front()});
-    return;
+    r.label += " (CUDA graph)";
+  } else {
+    us = time_steps(st, b.repeats(), [&] { gpu.step(index++); });
   }
-  // The engine's own stream: time each step between events on it.
-  cudaStream_t st = gpu.ctx->cuda().stream;
-  for (int i = 0; i < 3; ++i) gpu.step(index++);
-  std::vector<cudaEvent_t> ev(b.repeats() + 1);
-  for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventCreate(&e));
-  ROTOR_CUDA_CHECK(cudaEventRecord(ev[0], st));
-  for (int i = 0; i < b.repeats(); ++i) {
-    gpu.step(index++);
-    ROTOR_CUDA_CHECK(cudaEventRecord(ev[i + 1], st));
-  }
-  ROTOR_CUDA_CHECK(cudaStreamSynchronize(st));
-  std::vector<double> us;
-  for (int i = 0; i < b.repeats(); ++i) {
-    float ms = 0;
-    ROTOR_CUDA_CHECK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
-    us.push_back(1e3 * ms);
-  }
-  for (auto& e : ev) ROTOR_CUDA_CHECK(cudaEventDestroy(e));
-  std::sort(us.begin(), us.end());
-  r.images_per_s = batch / (us[us.size() / 2] * 1e-6);
-  char note[64];
-  std::snprintf(note, sizeof note, "(%.2f ms/step, %.0f img/s)", us[us.size() / 2] * 1e-3, r.images_per_s);
-  r.note = note;
-  b.add(r, Timing{us[us.size() / 2], us.front()});
+  print_step_line(variant == 1 ? "graph" : "eager", o, us, device);
+  r.median_us = us[us.size() / 2];
+  r.min_us = us.front();
+  r.images_per_s = o.batch / (r.median_us * 1e-6);
+  b.results.push_back(r);
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: bench_cuda <kernel> [variant] [--json FILE] [--repeats N]\n"
-               "kernels: copy sgemm bn_rrelu batch_norm conv2d_fwd conv2d_bwd_data conv2d_bwd_weight softmax_ce "
-               "train_step all\n");
-  return 2;
+// ---- the table of kernels and variants -------------------------------------------------
+
+// What the command line asked for.
+struct Options {
+  std::string kernel;  // a table name or "all"
+  int variant = -1;    // -1: not given (variant 0; "all" runs every variant)
+  std::string json_path;
+  int repeats = 30;
+  StepOptions step;
+  bool step_flags = false;  // --model, --act or --batch given
+};
+
+struct Kernel {
+  const char* name;
+  // Variant v is variants[v]; variant 0 is the shipped kernel.
+  std::vector<const char*> variants;
+  // Reports a fraction of the copy or SGEMM ceiling, so those run first.
+  bool needs_ceilings;
+  void (*run)(Bench&, int variant, const Options&);
+};
+
+const std::vector<Kernel>& kernel_table() {
+  static const std::vector<Kernel> table = {
+      {"copy",
+       {"cudaMemcpyAsync 512 MiB device-to-device (the bandwidth ceiling)"},
+       false,
+       [](Bench& b, int, const Options&) { run_copy(b); }},
+      {"sgemm",
+       {"cuBLAS 8192^3 FP32 (the compute ceiling)"},
+       false,
+       [](Bench& b, int, const Options&) { run_sgemm(b); }},
+      {"bn_rrelu",
+       {"shipped fused batch norm + RReLU", "unfused: batch_norm + rrelu kernels",
+        "variant 0 replayed from a CUDA graph (launch gaps removed)"},
+       true,
+       [](Bench& b, int v, const Options&) { run_bn(b, true, v); }},
+      {"batch_norm", {"shipped batch norm"}, true, [](Bench& b, int v, const Options&) { run_bn(b, false, v); }},
+      {"conv2d_fwd",
+       {"shipped implicit-GEMM convolution", "explicit im2col + cuBLAS SGEMM (strided batched)"},
+       true,
+       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::fwd, v); }},
+      {"conv2d_bwd_data",
+       {"shipped implicit-GEMM input gradient"},
+       true,
+       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_data, v); }},
+      {"conv2d_bwd_weight",
+       {"shipped implicit-GEMM weight gradient"},
+       true,
+       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_weight, v); }},
+      {"softmax_ce",
+       {"shipped forward + backward + count_correct"},
+       true,
+       [](Bench& b, int, const Options&) { run_softmax_ce(b); }},
+      {"train_step",
+       {"the trainer's step, eager (forward, backward, SGD update)",
+        "that step captured once as a CUDA graph in this benchmark, replayed (not an engine path)"},
+       false,
+       [](Bench& b, int v, const Options& o) { run_train_step(b, v, o.step); }},
+  };
+  return table;
+}
+
+const Kernel* find_kernel(const std::string& name) {
+  for (const Kernel& k : kernel_table())
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+std::string kernel_names() {
+  std::string s;
+  for (const Kernel& k : kernel_table()) s += std::string(s.empty() ? "" : ", ") + k.name;
+  return s + ", all";
+}
+
+std::string variant_list(const Kernel& k) {
+  std::string s;
+  for (size_t v = 0; v < k.variants.size(); ++v) s += fmt::format("\n  {} {}: {}", k.name, v, k.variants[v]);
+  return s;
+}
+
+void print_table() {
+  std::printf("kernels and variants (variant 0 is the shipped kernel):");
+  for (const Kernel& k : kernel_table()) std::printf("%s", variant_list(k).c_str());
+  std::printf("\n");
+}
+
+constexpr const char* usage_text =
+    "usage: bench_cuda <kernel> [variant] [--json FILE] [--repeats N]\n"
+    "       bench_cuda train_step [variant] [--model resnet20|resnet56|resnet<6n+2>] [--batch N] [--act relu|rrelu]\n"
+    "       bench_cuda all [--json FILE]     (every variant of every kernel)\n"
+    "       bench_cuda --list                (the kernels and their variants)\n";
+
+// A command-line error: one line naming the argument, exit status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+int64_t parse_count(const std::string& flag, const std::string& text) {
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw UsageError(fmt::format("{} expects a whole number, not '{}'", flag, text));
+  return v;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UsageError(fmt::format("{} needs a value", a));
+      return argv[++i];
+    };
+    if (a == "--json") {
+      o.json_path = value();
+    } else if (a == "--repeats") {
+      const int64_t r = parse_count(a, value());
+      if (r < 1 || r > 100000) throw UsageError(fmt::format("--repeats {}: expected 1 to 100000", r));
+      o.repeats = static_cast<int>(r);
+    } else if (a == "--model") {
+      o.step.model = value();
+      o.step_flags = true;
+      const bool resnet = o.step.model.rfind("resnet", 0) == 0;
+      try {
+        check_arch(o.step.model);
+      } catch (const std::exception& e) {
+        throw UsageError(fmt::format("--model: {}", e.what()));
+      }
+      if (!resnet)
+        throw UsageError(
+            fmt::format("--model {}: train_step builds the CIFAR ResNets (resnet20, resnet56, "
+                        "resnet<6n+2>), the networks bench/pytorch_step.py builds too",
+                        o.step.model));
+    } else if (a == "--act") {
+      const std::string v = value();
+      o.step_flags = true;
+      try {
+        o.step.act = parse_activation(v);
+      } catch (const std::exception& e) {
+        throw UsageError(fmt::format("--act: {}", e.what()));
+      }
+    } else if (a == "--batch") {
+      const int64_t n = parse_count(a, value());
+      o.step_flags = true;
+      if (n < 2 || n > 65536)
+        throw UsageError(fmt::format("--batch {}: expected 2 to 65536 images (batch norm needs 2)", n));
+      o.step.batch = n;
+    } else if (a.size() > 1 && a[0] == '-') {
+      throw UsageError(fmt::format("unknown flag {}", a));
+    } else if (o.kernel.empty()) {
+      o.kernel = a;
+    } else if (o.variant < 0) {
+      o.variant = static_cast<int>(std::min<int64_t>(parse_count("the variant", a), 1000));
+      if (o.variant < 0) throw UsageError(fmt::format("variant {}: variants are numbered from 0", a));
+    } else {
+      throw UsageError(fmt::format("unexpected argument '{}'", a));
+    }
+  }
+  if (o.kernel.empty()) throw UsageError("no kernel given");
+  if (o.kernel == "all") {
+    if (o.variant >= 0) throw UsageError("'all' runs every variant of every kernel: give no variant");
+    return o;
+  }
+  const Kernel* k = find_kernel(o.kernel);
+  if (!k) throw UsageError(fmt::format("unknown kernel '{}'; the kernels are {}", o.kernel, kernel_names()));
+  if (o.variant >= static_cast<int>(k->variants.size()))
+    throw UsageError(fmt::format("{} has no variant {}; its variants are:{}", k->name, o.variant, variant_list(*k)));
+  if (o.step_flags && o.kernel != "train_step")
+    throw UsageError(fmt::format("--model, --act and --batch apply to train_step (and all), not to {}", o.kernel));
+  return o;
 }
 
 }  // namespace
@@ -683,64 +894,49 @@ int usage() {
 
 int main(int argc, char** argv) {
   using namespace rotor::bench;
-  std::string kernel, json_path;
-  int variant = -1, repeats = 30;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--json" && i + 1 < argc) {
-      json_path = argv[++i];
-    } else if (a == "--repeats" && i + 1 < argc) {
-      repeats = std::atoi(argv[++i]);
-    } else if (kernel.empty()) {
-      kernel = a;
-    } else if (variant < 0 && !a.empty() && std::isdigit(static_cast<unsigned char>(a[0]))) {
-      variant = std::atoi(a.c_str());
-    } else {
-      return usage();
-    }
+  if (argc == 2 && (std::strcmp(argv[1], "--list") == 0 || std::strcmp(argv[1], "--help") == 0)) {
+    if (std::strcmp(argv[1], "--help") == 0) std::printf("%s", usage_text);
+    print_table();
+    return 0;
   }
-  const bool known = kernel == "all" || kernel == "copy" || kernel == "sgemm" || kernel == "bn_rrelu" ||
-                     kernel == "batch_norm" || kernel == "conv2d_fwd" || kernel == "conv2d_bwd_data" ||
-                     kernel == "conv2d_bwd_weight" || kernel == "softmax_ce" || kernel == "train_step";
-  if (!known) return usage();
+  Options o;
+  try {
+    o = parse_options(argc, argv);
+  } catch (const UsageError& e) {
+    const bool listed = std::strchr(e.what(), '\n') != nullptr;  // the message lists the choices itself
+    std::fprintf(stderr, "bench_cuda: %s%s\n", e.what(), listed ? "" : " (bench_cuda --help shows the usage)");
+    return 2;
+  }
   if (rotor::cuda_device_count() == 0) {
     std::fprintf(stderr, "bench_cuda: %s\n", rotor::cuda_unavailable_reason().c_str());
     return 77;
   }
   try {
-    Bench b(repeats);
-    const int v = std::max(variant, 0);
-    // The ceilings first: every fraction below is of numbers from this run.
-    run_copy(b);
-    run_sgemm(b);
-    const bool all = kernel == "all";
-    if (all || kernel == "bn_rrelu") {
-      if (all) {
-        for (int k : {0, 1, 2}) run_bn(b, true, k);
-      } else {
-        run_bn(b, true, v);
+    Bench b(o.repeats);
+    // What runs, in table order: (kernel, variant).
+    std::vector<std::pair<const Kernel*, int>> work;
+    for (const Kernel& k : kernel_table()) {
+      if (o.kernel == "all") {
+        for (int v = 0; v < static_cast<int>(k.variants.size()); ++v) work.emplace_back(&k, v);
+      } else if (o.kernel == k.name) {
+        work.emplace_back(&k, std::max(o.variant, 0));
       }
     }
-    if (all || kernel == "batch_norm") run_bn(b, false, 0);
-    if (all || kernel == "conv2d_fwd") {
-      run_conv(b, ConvDir::fwd, v);
-      if (all) run_conv(b, ConvDir::fwd, 1);
+    // The ceilings first: every fraction below is of numbers from this run
+    // ("all" runs them first anyway: they open the table).
+    if (o.kernel != "all" && find_kernel(o.kernel)->needs_ceilings) {
+      run_copy(b);
+      run_sgemm(b);
     }
-    if (all || kernel == "conv2d_bwd_data") run_conv(b, ConvDir::bwd_data, v);
-    if (all || kernel == "conv2d_bwd_weight") run_conv(b, ConvDir::bwd_weight, v);
-    if (all || kernel == "softmax_ce") run_softmax_ce(b);
-    if (all || kernel == "train_step") {
-      run_train_step(b, v);
-      if (all) run_train_step(b, 1);
-    }
-    if (!json_path.empty()) {
-      std::ofstream out(json_path);
+    for (const auto& [k, v] : work) k->run(b, v, o);
+    if (!o.json_path.empty()) {
+      std::ofstream out(o.json_path);
       out << b.to_json().dump(2) << "\n";
       if (!out) {
-        std::fprintf(stderr, "bench_cuda: cannot write %s\n", json_path.c_str());
+        std::fprintf(stderr, "bench_cuda: cannot write %s\n", o.json_path.c_str());
         return 1;
       }
-      std::printf("wrote %s\n", json_path.c_str());
+      std::printf("wrote %s\n", o.json_path.c_str());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_cuda: %s\n", e.what());

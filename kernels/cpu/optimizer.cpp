@@ -23,6 +23,7 @@ void sgd_update(Context& ctx, const ParamSlot<T>* slots, int count, const SgdHyp
     for_slot(ctx, s.n, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         T g = s.grad[i] + wd * s.param[i];
+        s.grad[i] = 0;
         if (h.momentum != 0) {
           const T buf = h.first_step ? g : mom * s.state1[i] + g;
           s.state1[i] = buf;
@@ -45,6 +46,7 @@ void adam_update(Context& ctx, const ParamSlot<T>* slots, int count, const AdamH
     for_slot(ctx, s.n, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         const T g = s.grad[i] + wd * s.param[i];
+        s.grad[i] = 0;
         const T m = b1 * s.state1[i] + (1 - b1) * g;
         const T v = b2 * s.state2[i] + (1 - b2) * g * g;
         s.state1[i] = m;

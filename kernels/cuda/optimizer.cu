@@ -1,5 +1,6 @@
 // CUDA optimizer updates (kernels/optimizer.h): SGD (momentum, Nesterov)
-// and Adam over a whole parameter group in one launch.
+// and Adam over a whole parameter group in one launch, each zeroing the
+// gradients it reads (no fill launch per parameter after the step).
 //
 // The group's tensors travel BY VALUE in the kernel parameters (up to
 // max_slots per launch; a larger group takes a few launches), each with the
@@ -26,7 +27,7 @@ constexpr uint32_t block_elems = block_threads * 4;
 
 struct Slot {
   float* param;
-  const float* grad;
+  float* grad;  // read, then zeroed
   float* state1;
   float* state2;
   uint32_t n;
@@ -61,6 +62,7 @@ __global__ void __launch_bounds__(block_threads) sgd_kernel(const SlotBatch batc
   for (uint32_t i = begin + threadIdx.x; i < end; i += block_threads) {
     const float p = s.param[i];
     float g = __fadd_rn(s.grad[i], __fmul_rn(h.weight_decay, p));
+    s.grad[i] = 0.0f;
     if (h.use_momentum) {
       const float buf = h.first_step ? g : __fadd_rn(__fmul_rn(h.momentum, s.state1[i]), g);
       s.state1[i] = buf;
@@ -80,6 +82,7 @@ __global__ void __launch_bounds__(block_threads) adam_kernel(const SlotBatch bat
   for (uint32_t i = begin + threadIdx.x; i < end; i += block_threads) {
     const float p = s.param[i];
     const float g = __fadd_rn(s.grad[i], __fmul_rn(h.weight_decay, p));
+    s.grad[i] = 0.0f;
     const float m = __fadd_rn(__fmul_rn(h.beta1, s.state1[i]), __fmul_rn(h.one_minus_beta1, g));
     const float v = __fadd_rn(__fmul_rn(h.beta2, s.state2[i]), __fmul_rn(__fmul_rn(h.one_minus_beta2, g), g));
     s.state1[i] = m;

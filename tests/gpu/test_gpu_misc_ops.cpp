@@ -25,29 +25,30 @@ TEST_CASE("gpu linear forward and backward", "[gpu][linear]") {
     const size_t nx = s.n * s.in, nw = s.out * s.in, ny = s.n * s.out;
     const auto x = uniform(rng, nx, -1, 1), w = uniform(rng, nw, -1, 1), b = uniform(rng, s.out, -1, 1),
                dy = uniform(rng, ny, -1, 1);
-    Tensor dxin = to_gpu(t.gpu, x), dwin = to_gpu(t.gpu, w), dbin = to_gpu(t.gpu, b), ddy = to_gpu(t.gpu, dy);
+    Tensor x_dev = to_gpu(t.gpu, x), w_dev = to_gpu(t.gpu, w), b_dev = to_gpu(t.gpu, b), dy_dev = to_gpu(t.gpu, dy);
     for (bool with_bias : {true, false}) {
       std::vector<float> y(ny);
-      Tensor dyout = to_gpu(t.gpu, nans(ny));
+      Tensor y_dev = to_gpu(t.gpu, nans(ny));
       cpu::linear_forward<float>(t.cpu, s, x.data(), w.data(), with_bias ? b.data() : nullptr, y.data());
-      cuda::linear_forward(t.gpu, s, fp(dxin), fp(dwin), with_bias ? fp(dbin) : nullptr, fp(dyout));
-      REQUIRE_TWIN(with_bias ? "linear y (bias)" : "linear y", from_gpu<float>(t.gpu, dyout), y, reduction_tol);
+      cuda::linear_forward(t.gpu, s, fp(x_dev), fp(w_dev), with_bias ? fp(b_dev) : nullptr, fp(y_dev));
+      REQUIRE_TWIN(with_bias ? "linear y (bias)" : "linear y", from_gpu<float>(t.gpu, y_dev), y, reduction_tol);
     }
     require_grad_modes(
         t, "linear dx", nx,
         [&](GradMode m, float* d) { cpu::linear_backward_data<float>(t.cpu, s, dy.data(), w.data(), d, m); },
-        [&](GradMode m, float* d) { cuda::linear_backward_data(t.gpu, s, fp(ddy), fp(dwin), d, m); }, reduction_tol);
+        [&](GradMode m, float* d) { cuda::linear_backward_data(t.gpu, s, fp(dy_dev), fp(w_dev), d, m); },
+        reduction_tol);
     const auto dw0 = uniform(rng, nw, -1, 1), db0 = uniform(rng, s.out, -1, 1);
     std::vector<float> dw = dw0, db = db0;
-    Tensor ddw = to_gpu(t.gpu, dw0), ddb = to_gpu(t.gpu, db0);
+    Tensor dw_dev = to_gpu(t.gpu, dw0), db_dev = to_gpu(t.gpu, db0);
     cpu::linear_backward_weight<float>(t.cpu, s, x.data(), dy.data(), dw.data(), db.data());
-    cuda::linear_backward_weight(t.gpu, s, fp(dxin), fp(ddy), fp(ddw), fp(ddb));
-    REQUIRE_TWIN("linear dw", from_gpu<float>(t.gpu, ddw), dw, reduction_tol);
-    REQUIRE_TWIN("linear dbias", from_gpu<float>(t.gpu, ddb), db, reduction_tol);
+    cuda::linear_backward_weight(t.gpu, s, fp(x_dev), fp(dy_dev), fp(dw_dev), fp(db_dev));
+    REQUIRE_TWIN("linear dw", from_gpu<float>(t.gpu, dw_dev), dw, reduction_tol);
+    REQUIRE_TWIN("linear dbias", from_gpu<float>(t.gpu, db_dev), db, reduction_tol);
     // Without the bias gradient.
     cpu::linear_backward_weight<float>(t.cpu, s, x.data(), dy.data(), dw.data(), nullptr);
-    cuda::linear_backward_weight(t.gpu, s, fp(dxin), fp(ddy), fp(ddw), nullptr);
-    REQUIRE_TWIN("linear dw (no dbias)", from_gpu<float>(t.gpu, ddw), dw, reduction_tol);
+    cuda::linear_backward_weight(t.gpu, s, fp(x_dev), fp(dy_dev), fp(dw_dev), nullptr);
+    REQUIRE_TWIN("linear dw (no dbias)", from_gpu<float>(t.gpu, dw_dev), dw, reduction_tol);
   }
 }
 
@@ -55,8 +56,8 @@ namespace {
 
 // A group of parameter tensors with gradients and state, on both sides.
 struct Group {
-  std::vector<std::vector<float>> p, g, s1, s2;  // host
-  std::vector<Tensor> dp, dg, ds1, ds2;          // device
+  std::vector<std::vector<float>> p, g, s1, s2;      // host
+  std::vector<Tensor> p_dev, g_dev, s1_dev, s2_dev;  // device copies
 
   Group(Context& gpu, Rng& rng, const std::vector<int64_t>& sizes) {
     for (int64_t n : sizes) {
@@ -64,10 +65,17 @@ struct Group {
       g.push_back(uniform(rng, n, -1, 1));
       s1.push_back(uniform(rng, n, -0.1, 0.1));
       s2.push_back(uniform(rng, n, 0, 0.01));
-      dp.push_back(to_gpu(gpu, p.back()));
-      dg.push_back(to_gpu(gpu, g.back()));
-      ds1.push_back(to_gpu(gpu, s1.back()));
-      ds2.push_back(to_gpu(gpu, s2.back()));
+      p_dev.push_back(to_gpu(gpu, p.back()));
+      g_dev.push_back(to_gpu(gpu, g.back()));
+      s1_dev.push_back(to_gpu(gpu, s1.back()));
+      s2_dev.push_back(to_gpu(gpu, s2.back()));
+    }
+  }
+  // New gradients, the same on both sides (the updates zeroed the last ones).
+  void new_gradients(Context& gpu, Rng& rng) {
+    for (size_t i = 0; i < g.size(); ++i) {
+      g[i] = uniform(rng, static_cast<int64_t>(g[i].size()), -1, 1);
+      g_dev[i] = to_gpu(gpu, g[i]);
     }
   }
   std::vector<ParamSlot<float>> host_slots(bool state) {
@@ -80,7 +88,7 @@ struct Group {
   std::vector<ParamSlot<float>> device_slots(bool state) {
     std::vector<ParamSlot<float>> v;
     for (size_t i = 0; i < p.size(); ++i)
-      v.push_back({fp(dp[i]), fp(dg[i]), state ? fp(ds1[i]) : nullptr, state ? fp(ds2[i]) : nullptr,
+      v.push_back({fp(p_dev[i]), fp(g_dev[i]), state ? fp(s1_dev[i]) : nullptr, state ? fp(s2_dev[i]) : nullptr,
                    static_cast<int64_t>(p[i].size())});
     return v;
   }
@@ -88,9 +96,13 @@ struct Group {
     for (size_t i = 0; i < p.size(); ++i) {
       INFO("tensor " << i << " of " << p.size() << " (" << p[i].size() << " values)");
       // The kernels repeat the CPU's operations exactly; allow a rounding.
-      REQUIRE_TWIN("param", from_gpu<float>(gpu, dp[i]), p[i], 1e-6);
-      if (state) REQUIRE_TWIN("state1", from_gpu<float>(gpu, ds1[i]), s1[i], 1e-6);
-      if (state && adam) REQUIRE_TWIN("state2", from_gpu<float>(gpu, ds2[i]), s2[i], 1e-6);
+      REQUIRE_TWIN("param", from_gpu<float>(gpu, p_dev[i]), p[i], 1e-6);
+      if (state) REQUIRE_TWIN("state1", from_gpu<float>(gpu, s1_dev[i]), s1[i], 1e-6);
+      if (state && adam) REQUIRE_TWIN("state2", from_gpu<float>(gpu, s2_dev[i]), s2[i], 1e-6);
+      // Both updates left every gradient they read at zero.
+      const std::vector<float> zeros(g[i].size(), 0.0f);
+      REQUIRE(g[i] == zeros);
+      REQUIRE(from_gpu<float>(gpu, g_dev[i]) == zeros);
     }
   }
 };
@@ -105,7 +117,7 @@ std::vector<int64_t> many_sizes() {  // more tensors than one launch takes
 
 }  // namespace
 
-TEST_CASE("gpu sgd_update equals the CPU", "[gpu][optimizer][sanitize]") {
+TEST_CASE("gpu sgd_update equals the CPU and zeroes the gradients", "[gpu][optimizer][sanitize]") {
   Twins t;
   Rng rng(400);
   for (const auto& sizes : {group_sizes, many_sizes()}) {
@@ -120,6 +132,7 @@ TEST_CASE("gpu sgd_update equals the CPU", "[gpu][optimizer][sanitize]") {
       const bool state = h.momentum != 0;
       for (int step = 0; step < 3; ++step) {
         h.first_step = step == 0;
+        if (step > 0) grp.new_gradients(t.gpu, rng);
         auto hs = grp.host_slots(state), ds = grp.device_slots(state);
         cpu::sgd_update<float>(t.cpu, hs.data(), static_cast<int>(hs.size()), h);
         cuda::sgd_update(t.gpu, ds.data(), static_cast<int>(ds.size()), h);
@@ -129,7 +142,7 @@ TEST_CASE("gpu sgd_update equals the CPU", "[gpu][optimizer][sanitize]") {
   }
 }
 
-TEST_CASE("gpu adam_update equals the CPU", "[gpu][optimizer][sanitize]") {
+TEST_CASE("gpu adam_update equals the CPU and zeroes the gradients", "[gpu][optimizer][sanitize]") {
   Twins t;
   Rng rng(401);
   for (const auto& sizes : {group_sizes, many_sizes()}) {
@@ -140,6 +153,7 @@ TEST_CASE("gpu adam_update equals the CPU", "[gpu][optimizer][sanitize]") {
     h.weight_decay = 1e-4;
     for (int step = 1; step <= 3; ++step) {
       h.step = step;
+      if (step > 1) grp.new_gradients(t.gpu, rng);
       auto hs = grp.host_slots(true), ds = grp.device_slots(true);
       cpu::adam_update<float>(t.cpu, hs.data(), static_cast<int>(hs.size()), h);
       cuda::adam_update(t.gpu, ds.data(), static_cast<int>(ds.size()), h);
@@ -159,14 +173,14 @@ TEST_CASE("gpu option-A shortcut", "[gpu][shortcut]") {
     Rng rng(++seed);
     const size_t nx = s.n * s.c_in * s.h * s.w, ny = s.n * s.c_out * s.h_out() * s.w_out();
     const auto x = uniform(rng, nx, -1, 1), dy = uniform(rng, ny, -1, 1);
-    Tensor dxin = to_gpu(t.gpu, x), ddy = to_gpu(t.gpu, dy), dyout = to_gpu(t.gpu, nans(ny));
+    Tensor x_dev = to_gpu(t.gpu, x), dy_dev = to_gpu(t.gpu, dy), y_dev = to_gpu(t.gpu, nans(ny));
     std::vector<float> y(ny);
     cpu::shortcut_a_forward<float>(t.cpu, s, x.data(), y.data());
-    cuda::shortcut_a_forward(t.gpu, s, fp(dxin), fp(dyout));
-    REQUIRE_TWIN("shortcut y", from_gpu<float>(t.gpu, dyout), y, 0.0);
+    cuda::shortcut_a_forward(t.gpu, s, fp(x_dev), fp(y_dev));
+    REQUIRE_TWIN("shortcut y", from_gpu<float>(t.gpu, y_dev), y, 0.0);
     require_grad_modes(
         t, "shortcut dx", nx, [&](GradMode m, float* d) { cpu::shortcut_a_backward<float>(t.cpu, s, dy.data(), d, m); },
-        [&](GradMode m, float* d) { cuda::shortcut_a_backward(t.gpu, s, fp(ddy), d, m); }, 0.0);
+        [&](GradMode m, float* d) { cuda::shortcut_a_backward(t.gpu, s, fp(dy_dev), d, m); }, 0.0);
   }
 }
 
@@ -244,13 +258,14 @@ TEST_CASE("gpu gather_batch is bit-identical to the CPU", "[gpu][augment]") {
     std::vector<float> out(batch * image);
     std::vector<int32_t> out_labels(batch);
     cpu::gather_batch(t.cpu, images.data(), labels.data(), indices.data(), batch, spec, out.data(), out_labels.data());
-    Tensor dimg = to_gpu(t.gpu, images), dlab = to_gpu(t.gpu, labels), didx = to_gpu(t.gpu, indices),
-           dout = to_gpu(t.gpu, nans(batch * image)), doutl = to_gpu(t.gpu, std::vector<int32_t>(batch, -1));
-    cuda::gather_batch(t.gpu, dimg.data<uint8_t>(), dlab.data<int32_t>(), didx.data<int32_t>(), batch, spec, fp(dout),
-                       doutl.data<int32_t>());
-    const std::vector<float> got = from_gpu<float>(t.gpu, dout);
+    Tensor images_dev = to_gpu(t.gpu, images), labels_dev = to_gpu(t.gpu, labels), indices_dev = to_gpu(t.gpu, indices),
+           out_dev = to_gpu(t.gpu, nans(batch * image)),
+           out_labels_dev = to_gpu(t.gpu, std::vector<int32_t>(batch, -1));
+    cuda::gather_batch(t.gpu, images_dev.data<uint8_t>(), labels_dev.data<int32_t>(), indices_dev.data<int32_t>(),
+                       batch, spec, fp(out_dev), out_labels_dev.data<int32_t>());
+    const std::vector<float> got = from_gpu<float>(t.gpu, out_dev);
     REQUIRE(std::memcmp(got.data(), out.data(), out.size() * sizeof(float)) == 0);
-    REQUIRE(from_gpu<int32_t>(t.gpu, doutl) == out_labels);
+    REQUIRE(from_gpu<int32_t>(t.gpu, out_labels_dev) == out_labels);
   }
 }
 
@@ -267,25 +282,25 @@ TEST_CASE("gpu channel subsets: gather and its backward and add_into", "[gpu][ch
     Rng rng(++seed);
     const size_t full = s.n * s.c * s.hw, sub = s.n * s.k * s.hw;
     const auto x = uniform(rng, full, -1, 1), part = uniform(rng, sub, -1, 1), dy = uniform(rng, sub, -1, 1);
-    Tensor dx_in = to_gpu(t.gpu, x), dpart = to_gpu(t.gpu, part), ddy = to_gpu(t.gpu, dy),
-           didx = to_gpu(t.gpu, index.empty() ? std::vector<int32_t>{0} : index);
-    const int32_t* gidx = didx.data<int32_t>();
+    Tensor x_dev = to_gpu(t.gpu, x), part_dev = to_gpu(t.gpu, part), dy_dev = to_gpu(t.gpu, dy),
+           index_dev = to_gpu(t.gpu, index.empty() ? std::vector<int32_t>{0} : index);
+    const int32_t* gidx = index_dev.data<int32_t>();
 
     std::vector<float> y(sub);
-    Tensor dyout = to_gpu(t.gpu, nans(sub));
+    Tensor y_dev = to_gpu(t.gpu, nans(sub));
     cpu::channel_gather<float>(t.cpu, s, x.data(), index.data(), y.data());
-    cuda::channel_gather(t.gpu, s, fp(dx_in), gidx, fp(dyout));
-    REQUIRE_TWIN("gather y", from_gpu<float>(t.gpu, dyout), y, 0.0);
+    cuda::channel_gather(t.gpu, s, fp(x_dev), gidx, fp(y_dev));
+    REQUIRE_TWIN("gather y", from_gpu<float>(t.gpu, y_dev), y, 0.0);
 
     require_grad_modes(
         t, "gather dx", full,
         [&](GradMode m, float* d) { cpu::channel_gather_backward<float>(t.cpu, s, dy.data(), index.data(), d, m); },
-        [&](GradMode m, float* d) { cuda::channel_gather_backward(t.gpu, s, fp(ddy), gidx, d, m); }, 0.0);
+        [&](GradMode m, float* d) { cuda::channel_gather_backward(t.gpu, s, fp(dy_dev), gidx, d, m); }, 0.0);
 
     std::vector<float> sum(full);
-    Tensor dsum = to_gpu(t.gpu, nans(full));
+    Tensor sum_dev = to_gpu(t.gpu, nans(full));
     cpu::channel_add_into<float>(t.cpu, s, x.data(), part.data(), index.data(), sum.data());
-    cuda::channel_add_into(t.gpu, s, fp(dx_in), fp(dpart), gidx, fp(dsum));
-    REQUIRE_TWIN("add_into y", from_gpu<float>(t.gpu, dsum), sum, 0.0);
+    cuda::channel_add_into(t.gpu, s, fp(x_dev), fp(part_dev), gidx, fp(sum_dev));
+    REQUIRE_TWIN("add_into y", from_gpu<float>(t.gpu, sum_dev), sum, 0.0);
   }
 }
