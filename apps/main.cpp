@@ -12,6 +12,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/version.h"
 #include "engine/error.h"
 
 namespace {
@@ -26,7 +27,7 @@ commands:
   report   slope histograms and filter-path length distribution (PNG + CSV)
   export   write a model file (original or pruned) as an ONNX graph
 
-Run 'rotor <command> --help' for the flags of a command.
+Run 'rotor <command> --help' for the flags of a command, 'rotor --version' for the version.
 )";
 
 }  // namespace
@@ -36,6 +37,10 @@ int main(int argc, char** argv) {
   if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
     std::fputs(usage, all.empty() ? stderr : stdout);
     return all.empty() ? 2 : 0;
+  }
+  if (all[0] == "--version") {
+    fmt::print("rotor {} (commit {})\n", rotor::rotor_version(), rotor::rotor_commit());
+    return 0;
   }
   const std::string command = all[0];
   const rotor::Args args(all.begin() + 1, all.end());
