@@ -79,7 +79,7 @@ TEST_CASE("rotor --version prints the version and the commit", "[cli]") {
   CHECK(std::string(rotor_commit()).size() >= 7);  // a short hash, or "unknown"
 }
 
-TEST_CASE("a recipe run records its recipe, version, commit, lr_decay and limits; an old run.json resumes",
+TEST_CASE("a recipe run records its recipe, version, commit, lr_decay and limits, and an old run.json resumes",
           "[recipes][resume]") {
   const std::string dir = temp_dir("recipe-run");
   const CommandResult r = rotor_ok("train --recipe type1 --model fcnn-8 --data mnist:" + small_data() +
