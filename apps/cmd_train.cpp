@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
 #include "apps/progress.h"
+#include "apps/recipes.h"
 #include "apps/run_files.h"
 #include "apps/slope_stats.h"
 #include "apps/stop_signal.h"
@@ -286,6 +288,17 @@ void check_data_matches(const ModelSpec& spec, const DataSplit& data, const std:
               fmt::join(data.class_names, ","));
 }
 
+// --train-limit / --test-limit: the first N images of each set (after the
+// --val-split draw), so a smoke run's counts are exactly what was asked.
+DataSplit limited(DataSplit data, const TrainOptions& o) {
+  ROTOR_CHECK(o.train_limit <= data.train.size() && o.test_limit <= data.test.size(),
+              "--train-limit {} / --test-limit {}: {} has {} training and {} test images", o.train_limit,
+              o.test_limit, data.name, data.train.size(), data.test.size());
+  if (o.train_limit > 0) data.train = data.train.slice(0, o.train_limit);
+  if (o.test_limit > 0) data.test = data.test.slice(0, o.test_limit);
+  return data;
+}
+
 // Everything is checked (flags, output directory, init file, data, model
 // memory) before the output directory is touched, so a failing --force run
 // leaves the previous run as it was.
@@ -295,7 +308,7 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
   const Device device = resolve_device(o.device);
   check_run_dir(o.out, cl.on("force"));
   const std::optional<InitFile> init = read_init_file(o);
-  const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
+  const DataSplit data = limited(without_validation(load_data(o.data, o.threads), o.val), o);
   adapt_to_data(o, data);
   if (init) adopt_init_architecture(o, cl, *init);
   ROTOR_CHECK(!cl.has("dropout") || arch_has_dropout(o.spec.arch),
@@ -321,14 +334,17 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
   write_json_file(o.out + "/run.json", o.to_json());
   save_model_file(ctx, o.out + "/initial.rotor", *model);  // the starting point, for rotor report
   announce(o, data, device, "training");
+  if (!o.recipe.empty()) fmt::print("recipe {} (rotor train --recipe list shows its flags)\n", o.recipe);
+  if (const std::string note = slope_decay_note(o); !note.empty()) fmt::print("{}\n", note);
   return run_epochs(ctx, o, *model, trainer, stop, signals, 0);
 }
 
 int resume_run(const CommandLine& cl, const StopSignals& signals) {
   for (const char* fixed : {"model", "act", "data", "batch", "opt", "lr", "momentum", "nesterov", "wd", "slope-wd",
                             "schedule", "milestones", "warmup", "dropout", "augment", "init", "train", "seed",
-                            "checkpoint-every", "out", "force", "val-split", "split-seed", "slope-l1", "bn-l1"})
-    ROTOR_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device "
+                            "checkpoint-every", "out", "force", "val-split", "split-seed", "slope-l1", "bn-l1",
+                            "recipe", "train-limit", "test-limit"})
+    ROTOR_USAGE_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device "
                                 "and --threads may be)",
                 fixed);
   const std::string dir = cl.text("resume");
@@ -350,7 +366,7 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
               "checkpoint); start it again with --force",
               dir, checkpoint);
   const Device device = resolve_device(o.device);
-  const DataSplit data = without_validation(load_data(o.data, o.threads), o.val);
+  const DataSplit data = limited(without_validation(load_data(o.data, o.threads), o.val), o);
   check_data_matches(o.spec, data, run_json);
 
   Context ctx = make_context(device, o.threads, o.settings.seed);
@@ -384,8 +400,16 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
 
 }  // namespace
 
-int cmd_train(const Args& args) {
+int cmd_train(const Args& given) {
+  const std::string recipe = recipe_in(given);
+  if (recipe == "list") {
+    fmt::print("{}", describe_recipes());
+    return 0;
+  }
   CommandLine cl = train_command_line();
+  // A recipe's flags come after the user's, for the flags the user did not give.
+  const bool resume = std::find(given.begin(), given.end(), "--resume") != given.end();
+  const Args args = recipe.empty() || resume ? given : with_recipe(given, find_recipe(recipe));
   if (!parse_or_help(cl, args)) return 0;
   const StopSignals signals;  // SIGINT/SIGTERM: finish the step, checkpoint, exit 128 + signal
   try {

@@ -24,5 +24,7 @@ int cmd_info(const Args& args);
 int cmd_prune(const Args& args);
 int cmd_report(const Args& args);
 int cmd_export(const Args& args);
+// train, prune and report in one folder (apps/cmd_method.cpp).
+int cmd_method(const Args& args);
 
 }  // namespace rotor

@@ -5,6 +5,7 @@
 //   rotor prune --help      remove the channels whose slopes are small
 //   rotor info --help       parameters and FLOPs per layer
 //   rotor report --help     slope histograms and filter-path lengths (PNG + CSV)
+//   rotor method --help     train, prune and report in one folder
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/version.h"
 #include "engine/error.h"
 
 namespace {
@@ -25,8 +27,9 @@ commands:
   info     parameters and FLOPs per layer (paper's formulas)
   report   slope histograms and filter-path length distribution (PNG + CSV)
   export   write a model file (original or pruned) as an ONNX graph
+  method   train, prune and report in one folder (rotor method --out DIR [train flags])
 
-Run 'rotor <command> --help' for the flags of a command.
+Run 'rotor <command> --help' for the flags of a command, 'rotor --version' for the version.
 )";
 
 }  // namespace
@@ -37,6 +40,10 @@ int main(int argc, char** argv) {
     std::fputs(usage, all.empty() ? stderr : stdout);
     return all.empty() ? 2 : 0;
   }
+  if (all[0] == "--version") {
+    fmt::print("rotor {} (commit {})\n", rotor::rotor_version(), rotor::rotor_commit());
+    return 0;
+  }
   const std::string command = all[0];
   const rotor::Args args(all.begin() + 1, all.end());
   try {
@@ -46,7 +53,8 @@ int main(int argc, char** argv) {
     if (command == "info") return rotor::cmd_info(args);
     if (command == "report") return rotor::cmd_report(args);
     if (command == "export") return rotor::cmd_export(args);
-    fmt::print(stderr, "rotor: unknown command '{}' (expected train, eval, prune, info or report; see rotor --help)\n",
+    if (command == "method") return rotor::cmd_method(args);
+    fmt::print(stderr, "rotor: unknown command '{}' (expected train, eval, prune, info, report, export or method; see rotor --help)\n",
                command);
     return 2;
   } catch (const rotor::UsageError& e) {

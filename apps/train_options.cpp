@@ -1,5 +1,8 @@
 #include "apps/train_options.h"
 
+#include "apps/recipes.h"
+#include "apps/version.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -61,6 +64,10 @@ CommandLine train_command_line() {
           {"out", "DIR", "output directory", "runs/<model>-<act>"},
           {"force", "", "replace a previous run in --out", ""},
           {"resume", "DIR", "continue the run in DIR from its checkpoint", ""},
+          {"recipe", "NAME", "start from one of the paper's recipes; flags given override it (list: --recipe list)",
+           ""},
+          {"train-limit", "N", "train on the first N training images only (a smoke run)", "all"},
+          {"test-limit", "N", "evaluate on the first N test images only", "all"},
           {"stop-after", "K", "stop after epoch K of the run (resume it later with --resume)", ""},
           // Explicit sparsity (apps/sparsity.h): L1 proximal steps after each update.
           {"slope-l1", "LAMBDA", "L1 on the RReLU slopes: after each step |b| shrinks by lr*LAMBDA, stopping at 0",
@@ -79,9 +86,9 @@ static std::vector<double> parse_milestones(const std::string& text) {
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
     const double v = std::strtod(item.c_str(), &end);
-    ROTOR_CHECK(!item.empty() && end == item.c_str() + item.size() && v >= 0,
+    ROTOR_USAGE_CHECK(!item.empty() && end == item.c_str() + item.size() && v >= 0,
                 "--milestones: expected epochs separated by commas, got '{}'", text);
-    ROTOR_CHECK(out.empty() || v > out.back(), "--milestones must increase, got '{}'", text);
+    ROTOR_USAGE_CHECK(out.empty() || v > out.back(), "--milestones must increase, got '{}'", text);
     out.push_back(v);
   }
   return out;
@@ -117,7 +124,35 @@ static void sparsity_from_flags(const CommandLine& cl, TrainOptions& o) {
                     "--slope-l1 needs --act rrelu (a ReLU network has no slopes)");
 }
 
+// Every error found here is about the flags (nothing is read yet): a usage
+// error, exit 2, whichever helper (check_arch, parse_activation, ...) threw it.
+static TrainOptions options_from_flags_unchecked(const CommandLine& cl);
+
 TrainOptions options_from_flags(const CommandLine& cl) {
+  try {
+    return options_from_flags_unchecked(cl);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::string slope_decay_note(const TrainOptions& o) {
+  const TrainSettings& s = o.settings;
+  const double weights = s.optimizer.group(ParamGroup::weights).weight_decay;
+  const double slopes = s.optimizer.group(ParamGroup::slopes).weight_decay;
+  if (!activation_info(o.spec.act).has_slope || s.sparsity.slope_l1 > 0 || slopes > weights ||
+      s.epochs >= short_run_epochs)
+    return "";
+  return fmt::format(
+      "note: the slopes' weight decay is the weights' ({:g}) and the run is short ({} epochs): few slopes will "
+      "separate from the rest to be pruned (the paper trains 1200 epochs); for a short run try --slope-wd 1e-2 "
+      "or --slope-l1 1e-3",
+      slopes, s.epochs);
+}
+
+static TrainOptions options_from_flags_unchecked(const CommandLine& cl) {
   TrainOptions o;
   o.spec.arch = cl.text("model", "fcnn");
   check_arch(o.spec.arch);
@@ -131,12 +166,12 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   s.epochs = cl.integer("epochs", 10, 1, 100000);
   s.batch = cl.integer("batch", 128, 2, 1 << 20);
   const std::string opt = cl.text("opt", "sgd");
-  ROTOR_CHECK(opt == "sgd" || opt == "adam", "--opt: unknown optimizer '{}' (expected sgd or adam)", opt);
+  ROTOR_USAGE_CHECK(opt == "sgd" || opt == "adam", "--opt: unknown optimizer '{}' (expected sgd or adam)", opt);
   s.optimizer.kind = opt == "adam" ? OptimizerConfig::Kind::adam : OptimizerConfig::Kind::sgd;
   s.optimizer.momentum = cl.number("momentum", 0.9, 0, 1);
   s.optimizer.nesterov = cl.on("nesterov");
-  ROTOR_CHECK(!s.optimizer.nesterov || opt == "sgd", "--nesterov applies to --opt sgd only");
-  ROTOR_CHECK(!s.optimizer.nesterov || s.optimizer.momentum > 0, "--nesterov needs a momentum above 0");
+  ROTOR_USAGE_CHECK(!s.optimizer.nesterov || opt == "sgd", "--nesterov applies to --opt sgd only");
+  ROTOR_USAGE_CHECK(!s.optimizer.nesterov || s.optimizer.momentum > 0, "--nesterov needs a momentum above 0");
   const double wd = cl.number("wd", 5e-4, 0, 1);
   for (ParamGroup g : {ParamGroup::weights, ParamGroup::bn, ParamGroup::bias}) s.optimizer.group(g).weight_decay = wd;
   s.optimizer.group(ParamGroup::slopes).weight_decay = cl.number("slope-wd", wd, 0, 1);
@@ -149,16 +184,21 @@ TrainOptions options_from_flags(const CommandLine& cl) {
   }
   s.seed = static_cast<uint64_t>(cl.integer("seed", 1, 0, INT64_MAX));
   o.init = cl.text("init", "type1");
-  ROTOR_CHECK(o.init == "type1" || ((o.init.rfind("type2:", 0) == 0 || o.init.rfind("model:", 0) == 0) &&
+  ROTOR_USAGE_CHECK(o.init == "type1" || ((o.init.rfind("type2:", 0) == 0 || o.init.rfind("model:", 0) == 0) &&
                                      o.init.size() > 6),
               "--init: expected type1, type2:MODEL_FILE or model:MODEL_FILE, got '{}'", o.init);
   o.train = parse_train_what(cl.text("train", "all"));
   o.augment = cl.text("augment", "auto");
-  ROTOR_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
+  ROTOR_USAGE_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
               "--augment: expected on, off or auto, got '{}'", o.augment);
   o.device = cl.text("device", "auto");
   o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
   o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
+  o.train_limit = cl.integer("train-limit", 0, 1, INT64_MAX);
+  o.test_limit = cl.integer("test-limit", 0, 1, INT64_MAX);
+  if (cl.has("recipe")) o.recipe = find_recipe(cl.text("recipe")).name;
+  o.version = rotor_version();
+  o.commit = rotor_commit();
   o.out = cl.text("out", fmt::format("runs/{}-{}", o.spec.arch, activation_name(o.spec.act)));
   refuse_idle_flags(cl, o);
   sparsity_from_flags(cl, o);
@@ -188,7 +228,7 @@ Json TrainOptions::to_json() const {
   Json ms = Json::array();
   for (double m : s.schedule.milestones) ms.push(m);
   j.set("milestones", ms);
-  j.set("gamma", s.schedule.gamma);
+  j.set("lr_decay", s.schedule.gamma);  // not "gamma": that is the pruning threshold
   j.set("warmup", s.schedule.warmup);
   j.set("augment", augment);
   j.set("augmented", s.augment);
@@ -201,6 +241,11 @@ Json TrainOptions::to_json() const {
   j.set("checkpoint_every", checkpoint_every);
   j.set("out", out);
   if (!run_id.empty()) j.set("run_id", run_id);
+  if (!recipe.empty()) j.set("recipe", recipe);
+  if (train_limit > 0) j.set("train_limit", train_limit);
+  if (test_limit > 0) j.set("test_limit", test_limit);
+  if (!version.empty()) j.set("version", version);
+  if (!commit.empty()) j.set("commit", commit);
   // Explicit sparsity; files written before these options lack them (0).
   j.set("slope_l1", s.sparsity.slope_l1);
   j.set("bn_l1", s.sparsity.bn_l1);
@@ -265,7 +310,8 @@ TrainOptions TrainOptions::from_json(const Json& j) {
     ROTOR_CHECK(n == 1 || s.schedule.milestones[n - 1] > s.schedule.milestones[n - 2],
                 "field 'milestones' must increase");
   }
-  s.schedule.gamma = number_field(j, "gamma", 1e-12, 1);
+  // Runs written before the rename call it "gamma".
+  s.schedule.gamma = number_field(j, j.find("lr_decay") ? "lr_decay" : "gamma", 1e-12, 1);
   s.schedule.warmup = number_field(j, "warmup", 0, 0.99);
   o.augment = j.at("augment").as_string("augment");
   ROTOR_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
@@ -280,6 +326,12 @@ TrainOptions TrainOptions::from_json(const Json& j) {
   o.checkpoint_every = int_field(j, "checkpoint_every", 1, 100000);
   o.out = j.at("out").as_string("out");
   if (const Json* id = j.find("run_id")) o.run_id = id->as_string("run_id");
+  // Fields that older run.json files lack.
+  if (const Json* r = j.find("recipe")) o.recipe = r->as_string("recipe");
+  if (j.find("train_limit")) o.train_limit = int_field(j, "train_limit", 1, INT64_MAX);
+  if (j.find("test_limit")) o.test_limit = int_field(j, "test_limit", 1, INT64_MAX);
+  if (const Json* v = j.find("version")) o.version = v->as_string("version");
+  if (const Json* c = j.find("commit")) o.commit = c->as_string("commit");
   if (j.find("slope_l1")) s.sparsity.slope_l1 = number_field(j, "slope_l1", 0, 1e6);
   if (j.find("bn_l1")) s.sparsity.bn_l1 = number_field(j, "bn_l1", 0, 1e6);
   return o;

@@ -34,6 +34,12 @@ struct TrainOptions {
   // Random, made when a run starts; written into run.json and every
   // checkpoint, so --resume never continues another run's checkpoint.
   std::string run_id;
+  std::string recipe;  // --recipe NAME, "" without one (apps/recipes.h)
+  // --train-limit / --test-limit: the first N images of each set (0: all),
+  // after any --val-split, for smoke runs.
+  int64_t train_limit = 0, test_limit = 0;
+  // The rotor that started the run (apps/version.h); kept across resumes.
+  std::string version, commit;
 
   Json to_json() const;
   // Every field checked against its flag's range; an error names the field.
@@ -45,6 +51,14 @@ CommandLine train_command_line();
 // Options of a new run from parsed flags (everything checked, no data read).
 // Refuses flags that would do nothing in this run (e.g. --dropout on fcnn).
 TrainOptions options_from_flags(const CommandLine& cl);
+// Runs shorter than this get slope_decay_note's advice.
+constexpr int64_t short_run_epochs = 200;
+// A one-line note ("" when none) when an RReLU run's slopes get no more
+// weight decay than the weights, no --slope-l1, and the run is short: then
+// the slopes do not separate into pruneable and kept ones. Not a changed
+// default: the paper's recipes use one weight decay for all parameters over
+// 1200 epochs (docs/method.md).
+std::string slope_decay_note(const TrainOptions& o);
 // Whether the architecture has dropout (wide ResNets).
 bool arch_has_dropout(const std::string& arch);
 

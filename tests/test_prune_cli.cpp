@@ -108,7 +108,7 @@ TEST_CASE("a --val-split run holds images out, keeps them out on resume, and pru
   CHECK(run_json.at("val_split").at("fraction").as_number() == 0.2);
   CHECK(run_json.at("val_split").at("seed").as_int() == 1);
   CHECK(run_json.at("val_split").at("train_images").as_int() == 3000);
-  expect_exit("train --resume " + run + " --val-split 0.3", 1, "--val-split cannot be given with --resume");
+  expect_exit("train --resume " + run + " --val-split 0.3", 2, "--val-split cannot be given with --resume");
   const CommandResult r = rotor_ok("train --resume " + run);
   CHECK_THAT(r.output, Catch::Contains("(2400 train / 1000 test images)"));
   CHECK(read_json_file(run + "/run.json").at("val_split") == run_json.at("val_split"));

@@ -83,7 +83,7 @@ TEST_CASE("resuming refuses to change the run and names what is wrong", "[resume
   const std::string dir = temp_dir("resume-e");
   rotor_ok("train --model fcnn-16 --data mnist:" + small_data() + " --epochs 2 --stop-after 1 --device cpu --out " + dir);
   CommandResult r = run_rotor("train --resume " + dir + " --lr 0.5");
-  CHECK(r.exit_code == 1);
+  CHECK(r.exit_code == 2);  // a usage error
   CHECK_THAT(r.output, Catch::Contains("--lr cannot be given with --resume"));
   r = run_rotor("train --resume /nonexistent/run");
   CHECK(r.exit_code == 1);
