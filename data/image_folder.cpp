@@ -3,7 +3,12 @@
 #include <fmt/ranges.h>
 #include <stb_image.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -51,11 +56,64 @@ struct Header {
   int width = 0, height = 0, channels = 0;
   bool ok = false;
   std::string reason;  // stb_image's, when !ok
+  uint64_t file_bytes = 0;
+  bool png = false;
 };
+
+// A header is a claim: one side of at most 16384 pixels and 2^26 pixels in
+// all (a 8192x8192 image) is as large as a training image gets.
+constexpr int max_side = 16384;
+constexpr uint64_t max_pixels = uint64_t(1) << 26;
+// deflate expands its input at most 1032 times, so a PNG of n bytes holds at
+// most n * 1032 bytes of filtered rows; each row holds at least one filter
+// byte and one bit per pixel.
+constexpr uint64_t max_deflate_ratio = 1032;
+
+Header read_header(const std::string& path) {
+  Header h;
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) {
+    h.reason = std::strerror(errno);
+    return h;
+  }
+  unsigned char sig[8] = {};
+  h.png = std::fread(sig, 1, 8, f.get()) == 8 && std::memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0;
+  std::fseek(f.get(), 0, SEEK_END);
+  h.file_bytes = static_cast<uint64_t>(std::max<long>(0, std::ftell(f.get())));
+  std::fseek(f.get(), 0, SEEK_SET);
+  h.ok = stbi_info_from_file(f.get(), &h.width, &h.height, &h.channels) == 1;
+  if (!h.ok) h.reason = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
+  return h;
+}
+
+// Checks one header's claimed size against sane limits and against the
+// bytes of its file, before any pixel memory is allocated.
+std::string header_problem(const Header& h) {
+  if (h.width < 1 || h.height < 1 || h.width > max_side || h.height > max_side ||
+      uint64_t(h.width) * uint64_t(h.height) > max_pixels)
+    return fmt::format("its header claims {}x{} pixels (at most {}x{} and {} pixels in all are accepted)", h.width,
+                       h.height, max_side, max_side, max_pixels);
+  if (h.png) {
+    const uint64_t min_stream = uint64_t(h.height) * (1 + (uint64_t(h.width) + 7) / 8);
+    if (min_stream > h.file_bytes * max_deflate_ratio)
+      return fmt::format("its header claims {}x{} pixels but the file holds {} bytes, too few for that many "
+                         "pixels even compressed",
+                         h.width, h.height, h.file_bytes);
+  }
+  return "";
+}
+
+// Half of the machine's memory: the decoded images must leave room for the
+// model and its activations.
+uint64_t pixel_budget_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  const uint64_t half = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) / 2 : uint64_t(8) << 30;
+  return std::min<uint64_t>(half, uint64_t(64) << 30);
+}
 
 }  // namespace
 
-DataSplit load_image_folder(const std::string& dir, int threads) {
+DataSplit load_image_folder(const std::string& dir, int threads, DataParts parts) {
   const std::string what = "folder:" + dir;
   std::error_code ec;
   ROTOR_CHECK(fs::is_directory(dir, ec), "{}: {} is not a directory", what, dir);
@@ -79,8 +137,12 @@ DataSplit load_image_folder(const std::string& dir, int threads) {
   }
 
   // Train files first, then test; within each, by class then by file name.
+  // For test_only the class folders of train/ still name the classes, but
+  // no training image is read.
   std::vector<ImageFile> files;
-  for (const bool train : {true, false})
+  const bool with_train = parts == DataParts::train_and_test;
+  for (const bool train : {true, false}) {
+    if (train && !with_train) continue;
     for (size_t c = 0; c < classes.size(); ++c) {
       const std::string folder = dir + (train ? "/train/" : "/test/") + classes[c];
       const std::vector<std::string> names = sorted_entries(folder, false, what);
@@ -88,6 +150,7 @@ DataSplit load_image_folder(const std::string& dir, int threads) {
       for (const std::string& name : names)
         files.push_back({folder + "/" + name, static_cast<int32_t>(c), train});
     }
+  }
 
   // The loader runs before there is a Context (the data decide the model's
   // shape), so it has a pool of its own for the two passes.
@@ -95,23 +158,25 @@ DataSplit load_image_folder(const std::string& dir, int threads) {
 
   // Pass 1: headers only.
   std::vector<Header> headers(files.size());
-  for_each_file(pool, files.size(), [&](size_t i) {
-    Header& h = headers[i];
-    h.ok = stbi_info(files[i].path.c_str(), &h.width, &h.height, &h.channels) == 1;
-    if (!h.ok) h.reason = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
-  });
+  for_each_file(pool, files.size(), [&](size_t i) { headers[i] = read_header(files[i].path); });
   for (size_t i = 0; i < files.size(); ++i) {
     const Header& h = headers[i];
     ROTOR_CHECK(h.ok, "{}: unreadable image {}: {}", what, files[i].path, h.reason);
+    const std::string problem = header_problem(h);
+    ROTOR_CHECK(problem.empty(), "{}: image {}: {}", what, files[i].path, problem);
     ROTOR_CHECK(h.width == headers[0].width && h.height == headers[0].height,
                 "{}: image {} is {}x{} but {} is {}x{}; all images must have one size", what, files[i].path, h.width,
                 h.height, files[0].path, headers[0].width, headers[0].height);
   }
   const bool colour = std::any_of(headers.begin(), headers.end(), [](const Header& h) { return h.channels >= 3; });
-  const double gib = static_cast<double>(files.size()) * headers[0].width * headers[0].height * (colour ? 3 : 1) /
-                     (1u << 30);
-  ROTOR_CHECK(gib <= 64, "{}: {} images of {}x{} pixels would take {:.0f} GiB as uint8; resize them first", what,
-              files.size(), headers[0].width, headers[0].height, gib);
+  const uint64_t total =
+      uint64_t(files.size()) * uint64_t(headers[0].width) * uint64_t(headers[0].height) * (colour ? 3 : 1);
+  const uint64_t budget = pixel_budget_bytes();
+  ROTOR_CHECK(total <= budget,
+              "{}: {} images of {}x{} pixels would take {:.1f} GiB as uint8, more than the {:.1f} GiB allowed (half "
+              "of this machine's memory, at most 64 GiB); resize them first",
+              what, files.size(), headers[0].width, headers[0].height, total / double(1u << 30),
+              budget / double(1u << 30));
 
   DataSplit s;
   s.name = "folder";
@@ -157,7 +222,7 @@ DataSplit load_image_folder(const std::string& dir, int threads) {
   });
   for (const std::string& e : errors)
     if (!e.empty()) throw Error(e);
-  validate(s, what);
+  validate(s, what, parts);
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <random>
@@ -260,4 +261,66 @@ TEST_CASE("image folder names the file or folder at fault", "[loader][folder]") 
   SECTION("no such directory") {
     REQUIRE_THROWS_WITH(load_data("folder:" + dir + "/nope"), Catch::Contains(dir + "/nope is not a directory"));
   }
+}
+
+namespace {
+
+// A PNG that is all header: signature, IHDR (8-bit RGB, width x height) and
+// IEND, 45 bytes. stbi_info reads it; it holds no pixels at all.
+Bytes png_header_only(uint32_t width, uint32_t height) {
+  Bytes b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto chunk = [&](const char* type, const Bytes& data) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(data.size() >> s));
+    const size_t start = b.size();
+    b.insert(b.end(), type, type + 4);
+    b.insert(b.end(), data.begin(), data.end());
+    const uint32_t crc = static_cast<uint32_t>(crc32(0, b.data() + start, static_cast<uInt>(b.size() - start)));
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(crc >> s));
+  };
+  Bytes ihdr;
+  for (uint32_t v : {width, height})
+    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(static_cast<uint8_t>(v >> s));
+  ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});
+  chunk("IHDR", ihdr);
+  chunk("IEND", {});
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("image headers are checked against their files before pixels are allocated", "[loader][folder]") {
+  const std::string dir = temp_dir("folder-claims");
+  auto fill = [&](uint32_t w, uint32_t h) {
+    for (const char* part : {"train", "test"})
+      for (const char* cls : {"a", "b"}) {
+        fs::create_directories(dir + "/" + part + "/" + cls);
+        write_bytes(dir + "/" + part + "/" + cls + "/0.png", png_header_only(w, h));
+      }
+  };
+  // Four 45-byte files claiming 4000x4000 RGB: 192 MB were allocated (and
+  // zeroed) before the first decode failed.
+  fill(4000, 4000);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": image " + dir +
+                          "/train/a/0.png: its header claims 4000x4000 pixels but the file holds 45 bytes, too few "
+                          "for that many pixels even compressed");
+  fill(20000, 10);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      Catch::Contains("image " + dir + "/train/a/0.png: its header claims 20000x10 pixels (at most "
+                                      "16384x16384 and 67108864 pixels in all are accepted)"));
+  // 64x64 fits in 45 bytes of deflate: it passes the header check and fails
+  // in decoding, as before.
+  fill(64, 64);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("cannot decode image " + dir + "/train/a/0.png"));
+}
+
+TEST_CASE("test_only reads the test images of a folder and never the training images", "[loader][folder]") {
+  const std::string dir = grey_folder("folder-test-only");
+  write_bytes(dir + "/train/b/1.png", {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("unreadable image " + dir + "/train/b/1.png"));
+  const DataSplit s = load_data("folder:" + dir, 1, DataParts::test_only);
+  CHECK(s.train.size() == 0);
+  CHECK(s.test.size() == 2);
+  CHECK(s.test.labels == std::vector<int32_t>{0, 1});
+  CHECK(s.class_names == std::vector<std::string>{"a", "b"});
 }
