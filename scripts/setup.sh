@@ -4,7 +4,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-PACKAGES=(cmake g++ make pkg-config catch2 libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist)
+PACKAGES=(cmake g++ make pkg-config catch2 libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist clang libclang-rt-dev)
 
 install_missing() {
   local missing=()
