@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -69,19 +70,76 @@ constexpr uint64_t max_pixels = uint64_t(1) << 26;
 // byte and one bit per pixel.
 constexpr uint64_t max_deflate_ratio = 1032;
 
+// The whole file, or an empty vector and the reason.
+std::vector<uint8_t> read_file(const std::string& path, std::string& reason) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  std::vector<uint8_t> bytes;
+  if (!f) {
+    reason = std::strerror(errno);
+    return bytes;
+  }
+  uint8_t buf[1 << 16];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) bytes.insert(bytes.end(), buf, buf + n);
+  if (std::ferror(f.get())) reason = std::strerror(errno);
+  return bytes;
+}
+
+// stb_image 2.27 (Debian 12's libstb-dev) writes past a Huffman table when a
+// JPEG's DHT segment declares more than 256 codes in one table (stb 2.28
+// checks it; found by tests/fuzz/fuzz_image). Such a file is corrupt, so it
+// is refused before stb reads it. Walks the segments the way stb does and
+// returns what is wrong, or "" (also for files that are not JPEG).
+std::string jpeg_problem(const std::vector<uint8_t>& p) {
+  const size_t n = p.size();
+  if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return "";
+  size_t i = 2;
+  while (i + 1 < n) {
+    if (p[i] != 0xFF) {  // entropy-coded data between markers
+      ++i;
+      continue;
+    }
+    const uint8_t m = p[i + 1];
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {  // stuffed byte, TEM, RSTn, SOI: no length
+      i += 2;
+      continue;
+    }
+    if (m == 0xD9 || i + 3 >= n) break;  // EOI, or no room for a length
+    const size_t length = (size_t(p[i + 2]) << 8) | p[i + 3];
+    if (m == 0xC4) {
+      // As stb reads it: a class/id byte, 16 counts, their values; repeated
+      // while the segment has bytes left (stb builds each table before it
+      // checks the segment's length, and reads zeros past the end).
+      long left = static_cast<long>(length) - 2;
+      for (size_t k = i + 4; left > 0 && k < n;) {
+        size_t codes = 0;
+        for (size_t c = k + 1; c <= k + 16 && c < n; ++c) codes += p[c];
+        if (codes > 256)
+          return fmt::format("corrupt JPEG: a Huffman table (DHT segment at byte {}) declares {} codes, at most 256 "
+                             "are possible",
+                             i, codes);
+        left -= static_cast<long>(17 + codes);
+        k += 17 + codes;
+      }
+    }
+    i += 2 + length;
+  }
+  return "";
+}
+
 Header read_header(const std::string& path) {
   Header h;
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!f) {
-    h.reason = std::strerror(errno);
-    return h;
-  }
-  unsigned char sig[8] = {};
-  h.png = std::fread(sig, 1, 8, f.get()) == 8 && std::memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0;
-  std::fseek(f.get(), 0, SEEK_END);
-  h.file_bytes = static_cast<uint64_t>(std::max<long>(0, std::ftell(f.get())));
-  std::fseek(f.get(), 0, SEEK_SET);
-  h.ok = stbi_info_from_file(f.get(), &h.width, &h.height, &h.channels) == 1;
+  const std::vector<uint8_t> bytes = read_file(path, h.reason);
+  if (!h.reason.empty()) return h;
+  h.file_bytes = bytes.size();
+  h.png = bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0;
+  h.reason = jpeg_problem(bytes);
+  if (!h.reason.empty()) return h;
+  h.ok = stbi_info_from_memory(bytes.data(), static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)), &h.width,
+                               &h.height, &h.channels) == 1;
   if (!h.ok) h.reason = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
   return h;
 }
@@ -202,8 +260,18 @@ DataSplit load_image_folder(const std::string& dir, int threads, DataParts parts
     const size_t k = files[i].train ? i : i - n_train;
     const int c = static_cast<int>(d.channels);
     int w = 0, h = 0, file_channels = 0;
-    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(files[i].path.c_str(), &w, &h, &file_channels, c),
-                                                     stbi_image_free);
+    // Read again and checked again: the file may have changed since pass 1.
+    std::string reason;
+    const std::vector<uint8_t> bytes = read_file(files[i].path, reason);
+    if (reason.empty()) reason = jpeg_problem(bytes);
+    if (!reason.empty()) {
+      errors[i] = fmt::format("{}: cannot decode image {}: {}", what, files[i].path, reason);
+      return;
+    }
+    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+        stbi_load_from_memory(bytes.data(), static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)), &w, &h,
+                              &file_channels, c),
+        stbi_image_free);
     if (!pixels) {
       errors[i] = fmt::format("{}: cannot decode image {}: {}", what, files[i].path,
                               stbi_failure_reason() ? stbi_failure_reason() : "unknown error");

@@ -324,3 +324,33 @@ TEST_CASE("test_only reads the test images of a folder and never the training im
   CHECK(s.test.labels == std::vector<int32_t>{0, 1});
   CHECK(s.class_names == std::vector<std::string>{"a", "b"});
 }
+
+TEST_CASE("a JPEG whose Huffman table declares more than 256 codes is refused before stb reads it",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image: stb_image 2.27 writes such a table's
+  // code sizes past the end of its 257-byte array.
+  const std::string dir = grey_folder("folder-dht");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  size_t dht = 0;
+  for (size_t i = 2; i + 1 < b.size() && !dht; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xC4) dht = i;
+  REQUIRE(dht > 0);
+  // The first table's 16 counts (after the length and the class/id byte):
+  // 255 codes of length 15 and 255 of length 16.
+  b[dht + 5 + 14] = 255;
+  b[dht + 5 + 15] = 255;
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": unreadable image " + path + ": corrupt JPEG: a Huffman table (DHT segment at "
+                          "byte " + std::to_string(dht) + ") declares " +
+                          std::to_string(255 + 255 + [&] {
+                            int rest = 0;
+                            for (int c = 0; c < 14; ++c) rest += b[dht + 5 + c];
+                            return rest;
+                          }()) +
+                          " codes, at most 256 are possible");
+}
