@@ -232,7 +232,9 @@ TEST_CASE("image folder names the file or folder at fault", "[loader][folder]") 
     Bytes b = read_bytes(path);
     b.resize(b.size() - 20);
     write_bytes(path, b);
-    REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("cannot decode image " + path));
+    // The chunk walk before stb sees the file finds the cut.
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                        Catch::Contains("unreadable image " + path + ": corrupt PNG: the chunk at byte 33 claims"));
   }
   SECTION("empty class folder") {
     fs::create_directories(dir + "/train/c");
@@ -353,4 +355,32 @@ TEST_CASE("a JPEG whose Huffman table declares more than 256 codes is refused be
                             return rest;
                           }()) +
                           " codes, at most 256 are possible");
+}
+
+TEST_CASE("a PNG chunk that claims more bytes than its file holds is refused before stb reads it",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image: stb_image 2.27 grew its buffer to an
+  // IDAT chunk's claimed length (1.9 GB for a 211-byte file) before reading.
+  const std::string dir = grey_folder("folder-png-chunk");
+  const std::string path = dir + "/train/a/1.png";
+  Bytes b = read_bytes(path);
+  // The first chunk after IHDR (8 + 25 bytes) gets a length of 0xd7000000.
+  b[33] = 0xd7;
+  b[34] = b[35] = b[36] = 0;
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": unreadable image " + path +
+                          ": corrupt PNG: the chunk at byte 33 claims 3607101440 bytes but only " +
+                          std::to_string(b.size() - 33 - 12) + " follow");
+}
+
+TEST_CASE("only PNG, JPEG and BMP images are decoded", "[loader][folder]") {
+  const std::string dir = grey_folder("folder-tga");
+  std::mt19937 rng(3);
+  const Image im = random_image(4, 3, 1, rng);
+  const std::string path = dir + "/test/a/0.tga";
+  fs::remove(dir + "/test/a/0.png");
+  REQUIRE(stbi_write_tga(path.c_str(), im.width, im.height, im.channels, im.hwc.data()) != 0);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      Catch::Contains("unreadable image " + path + ": unknown image type"));
 }

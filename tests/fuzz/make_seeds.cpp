@@ -127,7 +127,6 @@ Bytes image(const char* kind, int w, int h, int c) {
   const std::string k = kind;
   if (k == "png") stbi_write_png_to_func(write_image, &out, w, h, c, pixels.data(), w * c);
   if (k == "bmp") stbi_write_bmp_to_func(write_image, &out, w, h, c, pixels.data());
-  if (k == "tga") stbi_write_tga_to_func(write_image, &out, w, h, c, pixels.data());
   if (k == "jpg") stbi_write_jpg_to_func(write_image, &out, w, h, c, pixels.data(), 90);
   return out;
 }
@@ -170,7 +169,6 @@ int main(int argc, char** argv) {
   put(out + "/image/rgba.png", image("png", 3, 3, 4));
   put(out + "/image/rgb.jpg", image("jpg", 9, 8, 3));
   put(out + "/image/rgb.bmp", image("bmp", 4, 3, 3));
-  put(out + "/image/grey.tga", image("tga", 4, 4, 1));
 
   rotor::Context ctx;
   rotor::ModelSpec spec;
