@@ -91,8 +91,12 @@ std::vector<uint8_t> read_file(const std::string& path, std::string& reason) {
 // returns what is wrong, or "" (also for files that are not JPEG).
 std::string jpeg_problem(const std::vector<uint8_t>& p) {
   const size_t n = p.size();
-  if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return "";
-  size_t i = 2;
+  // stb skips fill bytes before a marker code, the start-of-image one too.
+  size_t i = 0;
+  if (n < 2 || p[0] != 0xFF) return "";
+  while (i < n && p[i] == 0xFF) ++i;
+  if (i == n || p[i] != 0xD8) return "";
+  ++i;
   while (i + 1 < n) {
     if (p[i] != 0xFF) {  // entropy-coded data between markers
       ++i;

@@ -384,3 +384,25 @@ TEST_CASE("only PNG, JPEG and BMP images are decoded", "[loader][folder]") {
   REQUIRE_THROWS_WITH(load_data("folder:" + dir),
                       Catch::Contains("unreadable image " + path + ": unknown image type"));
 }
+
+TEST_CASE("a JPEG's start-of-image marker may follow fill bytes, for the Huffman check too", "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image (a second time): stb reads FF FF D8 as
+  // the start of a JPEG, the check read it as not a JPEG at all.
+  const std::string dir = grey_folder("folder-dht-fill");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  b.insert(b.begin(), 0xFF);
+  size_t dht = 0;
+  for (size_t i = 3; i + 1 < b.size() && !dht; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xC4) dht = i;
+  REQUIRE(dht > 0);
+  b[dht + 5 + 15] = 255;
+  b[dht + 5 + 14] = 255;
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      Catch::Contains("unreadable image " + path + ": corrupt JPEG: a Huffman table (DHT segment at "
+                                      "byte " + std::to_string(dht) + ")"));
+}
