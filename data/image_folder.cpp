@@ -97,6 +97,7 @@ std::string jpeg_problem(const std::vector<uint8_t>& p) {
   while (i < n && p[i] == 0xFF) ++i;
   if (i == n || p[i] != 0xD8) return "";
   ++i;
+  bool defined[2][4] = {};  // [DC, AC][table id]: set by a DHT segment before use
   while (i + 1 < n) {
     if (p[i] != 0xFF) {  // entropy-coded data between markers
       ++i;
@@ -125,8 +126,29 @@ std::string jpeg_problem(const std::vector<uint8_t>& p) {
           return fmt::format("corrupt JPEG: a Huffman table (DHT segment at byte {}) declares {} codes, at most 256 "
                              "are possible",
                              i, codes);
+        if ((p[k] >> 4) <= 1 && (p[k] & 15) <= 3) defined[p[k] >> 4][p[k] & 15] = true;
         left -= static_cast<long>(17 + codes);
         k += 17 + codes;
+      }
+    }
+    if (m == 0xDA && i + 4 < n) {
+      // A scan decodes with the tables its components name; stb 2.27 reads
+      // a table no DHT defined as uninitialised memory (found by
+      // tests/fuzz/fuzz_image: a failed assertion in stbi__jpeg_huff_decode,
+      // out-of-bounds reads without assertions).
+      const size_t components = p[i + 4];
+      const size_t spectral = i + 5 + 2 * components;  // Ss, Se
+      const bool dc = spectral < n && p[spectral] == 0;
+      const bool ac = spectral + 1 < n && p[spectral + 1] > 0;
+      for (size_t c = 0; c < components && i + 6 + 2 * c < n; ++c) {
+        const uint8_t tables = p[i + 6 + 2 * c];
+        for (int kind = 0; kind < 2; ++kind) {
+          const int id = kind == 0 ? tables >> 4 : tables & 15;
+          if ((kind == 0 ? dc : ac) && id <= 3 && !defined[kind][id])
+            return fmt::format("corrupt JPEG: the scan at byte {} uses the {} Huffman table {}, which no DHT segment "
+                               "defined",
+                               i, kind == 0 ? "DC" : "AC", id);
+        }
       }
     }
     i += 2 + length;

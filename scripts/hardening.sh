@@ -68,10 +68,11 @@ run_fuzzers() {
 
 run_sanitized_suite() {
   echo "== hardening: CPU suite under ASan+UBSan in $SANITIZE_BUILD_DIR"
+  # -O1: the sanitizers need no more, and it halves the compile time.
   cmake -S "$ROOT" -B "$SANITIZE_BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DROTOR_SANITIZE=ON -DROTOR_WITH_CUDA=OFF -DROTOR_BUILD_BENCH=OFF ${ROTOR_CMAKE_ARGS:-} >/dev/null
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DROTOR_SANITIZE=ON -DROTOR_WITH_CUDA=OFF -DROTOR_BUILD_BENCH=OFF ${ROTOR_CMAKE_ARGS:-} >/dev/null
   cmake --build "$SANITIZE_BUILD_DIR" -j "$JOBS"
-  if ! (cd "$SANITIZE_BUILD_DIR" && ctest --output-on-failure -j "$JOBS" -L cpu -LE shared-data); then
+  if ! (cd "$SANITIZE_BUILD_DIR" && ctest --output-on-failure -j "$JOBS" -L cpu); then
     failures+=("sanitized CPU suite")
   fi
 }

@@ -406,3 +406,25 @@ TEST_CASE("a JPEG's start-of-image marker may follow fill bytes, for the Huffman
                       Catch::Contains("unreadable image " + path + ": corrupt JPEG: a Huffman table (DHT segment at "
                                       "byte " + std::to_string(dht) + ")"));
 }
+
+TEST_CASE("a JPEG scan that uses a Huffman table no DHT defined is refused before stb reads it",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image: stb_image 2.27 decodes with the
+  // uninitialised table (an assertion in stbi__jpeg_huff_decode, or reads out
+  // of bounds when assertions are off).
+  const std::string dir = grey_folder("folder-no-dht");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  size_t sos = 0;
+  for (size_t i = 2; i + 1 < b.size() && !sos; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xDA) sos = i;
+  REQUIRE(sos > 0);
+  b[sos + 6] = 0x23;  // the one component's tables: DC 2, AC 3 (stb's writer defines DC 0 and AC 1 only)
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": unreadable image " + path + ": corrupt JPEG: the scan at byte " +
+                          std::to_string(sos) + " uses the DC Huffman table 2, which no DHT segment defined");
+}
