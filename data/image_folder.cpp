@@ -58,7 +58,7 @@ struct Header {
   bool ok = false;
   std::string reason;  // stb_image's, when !ok
   uint64_t file_bytes = 0;
-  bool png = false;
+  bool png = false, jpeg = false;
 };
 
 // A header is a claim: one side of at most 16384 pixels and 2^26 pixels in
@@ -69,6 +69,7 @@ constexpr uint64_t max_pixels = uint64_t(1) << 26;
 // most n * 1032 bytes of filtered rows; each row holds at least one filter
 // byte and one bit per pixel.
 constexpr uint64_t max_deflate_ratio = 1032;
+constexpr uint64_t max_jpeg_pixels_per_byte = 4096;
 
 // The whole file, or an empty vector and the reason.
 std::vector<uint8_t> read_file(const std::string& path, std::string& reason) {
@@ -185,6 +186,7 @@ Header read_header(const std::string& path) {
   if (!h.reason.empty()) return h;
   h.file_bytes = bytes.size();
   h.png = bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0;
+  h.jpeg = bytes.size() >= 2 && bytes[0] == 0xFF && !h.png;
   h.reason = format_problem(bytes);
   if (!h.reason.empty()) return h;
   h.ok = stbi_info_from_memory(bytes.data(), static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)), &h.width,
@@ -200,6 +202,13 @@ std::string header_problem(const Header& h) {
       uint64_t(h.width) * uint64_t(h.height) > max_pixels)
     return fmt::format("its header claims {}x{} pixels (at most {}x{} and {} pixels in all are accepted)", h.width,
                        h.height, max_side, max_side, max_pixels);
+  // stb decodes a JPEG whose data run out as if zeros followed, so a few
+  // hundred bytes can claim 8192x8192 pixels and cost seconds and hundreds
+  // of MB each (found by tests/fuzz/fuzz_image, as a timeout). Real JPEGs
+  // hold far more than a byte per 4096 pixels.
+  if (h.jpeg && uint64_t(h.width) * uint64_t(h.height) > h.file_bytes * max_jpeg_pixels_per_byte)
+    return fmt::format("its header claims {}x{} pixels but the file holds {} bytes, too few for a JPEG of that size",
+                       h.width, h.height, h.file_bytes);
   if (h.png) {
     const uint64_t min_stream = uint64_t(h.height) * (1 + (uint64_t(h.width) + 7) / 8);
     if (min_stream > h.file_bytes * max_deflate_ratio)

@@ -428,3 +428,28 @@ TEST_CASE("a JPEG scan that uses a Huffman table no DHT defined is refused befor
                       "folder:" + dir + ": unreadable image " + path + ": corrupt JPEG: the scan at byte " +
                           std::to_string(sos) + " uses the DC Huffman table 2, which no DHT segment defined");
 }
+
+TEST_CASE("a JPEG that claims far more pixels than its bytes can hold is refused before decoding",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image (a timeout): stb decodes a JPEG whose
+  // data run out as if zeros followed, so a tiny file claiming a huge image
+  // cost seconds and hundreds of MB per copy.
+  const std::string dir = grey_folder("folder-jpeg-claim");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  size_t sof = 0;
+  for (size_t i = 2; i + 1 < b.size() && !sof; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xC0) sof = i;
+  REQUIRE(sof > 0);
+  for (const size_t at : {sof + 5, sof + 7}) {  // height, then width: 3000 each
+    b[at] = 3000 >> 8;
+    b[at + 1] = 3000 & 255;
+  }
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": image " + path + ": its header claims 3000x3000 pixels but the file holds " +
+                          std::to_string(b.size()) + " bytes, too few for a JPEG of that size");
+}
