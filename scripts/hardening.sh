@@ -5,8 +5,10 @@
 #     each fuzzer for $FUZZ_SECONDS; a crash, sanitizer report, leak, timeout
 #     or oversized allocation fails the run (the input is kept as an artifact).
 #  2. sanitizers: builds the whole CPU suite with -DROTOR_SANITIZE=ON
-#     (ASan + UBSan, every report fatal) in $SANITIZE_BUILD_DIR and runs it
-#     with ctest.
+#     (ASan + UBSan, every report fatal; -O1) in $SANITIZE_BUILD_DIR and runs
+#     all of it with ctest (golden and shared-data included).
+# Cost (2 cores): about 2 CPU-minutes to build the fuzzers, 6 x FUZZ_SECONDS
+# of fuzzing, about 16 CPU-minutes to build and run the sanitized suite.
 # The last line is "hardening: PASS ..." or "hardening: FAIL ...".
 #
 #   scripts/hardening.sh              both
