@@ -140,7 +140,7 @@ Dataset read_cifar_file(const std::string& path, CifarLabels labels) {
   return d;
 }
 
-DataSplit load_cifar_dir(const std::string& dir, CifarLabels labels, const std::string& name) {
+DataSplit load_cifar_dir(const std::string& dir, CifarLabels labels, const std::string& name, DataParts parts) {
   const bool ten = labels == CifarLabels::cifar10;
   const std::string what = name + ":" + dir;
   const std::string subfolder = ten ? "cifar-10-batches-bin" : "cifar-100-binary";
@@ -153,14 +153,17 @@ DataSplit load_cifar_dir(const std::string& dir, CifarLabels labels, const std::
   std::error_code ec;
   ROTOR_CHECK(fs::is_directory(dir, ec), "{}: {} is not a directory", what, dir);
   // DIR may be the folder with the files or the parent of the release's folder.
+  const bool with_train = parts == DataParts::train_and_test;
+  const std::string& first_file = with_train ? train_files[0] : test_file;
   std::string root = dir;
-  if (!fs::exists(dir + "/" + train_files[0], ec) && fs::is_directory(dir + "/" + subfolder, ec))
+  if (!fs::exists(dir + "/" + first_file, ec) && fs::is_directory(dir + "/" + subfolder, ec))
     root = dir + "/" + subfolder;
-  for (const std::string& f : train_files)
-    ROTOR_CHECK(fs::is_regular_file(root + "/" + f, ec), "{}: missing {} (looked in {}{})", what, f, root,
-                root == dir ? " and " + dir + "/" + subfolder : "");
-  ROTOR_CHECK(fs::is_regular_file(root + "/" + test_file, ec), "{}: missing {} (looked in {})", what, test_file,
-              root);
+  if (with_train)
+    for (const std::string& f : train_files)
+      ROTOR_CHECK(fs::is_regular_file(root + "/" + f, ec), "{}: missing {} (looked in {}{})", what, f, root,
+                  root == dir ? " and " + dir + "/" + subfolder : "");
+  ROTOR_CHECK(fs::is_regular_file(root + "/" + test_file, ec), "{}: missing {} (looked in {}{})", what, test_file,
+              root, root == dir && !with_train ? " and " + dir + "/" + subfolder : "");
 
   DataSplit s;
   s.name = name;
@@ -168,7 +171,7 @@ DataSplit load_cifar_dir(const std::string& dir, CifarLabels labels, const std::
   s.classes = cifar_classes(labels);
   s.class_names = class_names(root, labels);
   s.natural_images = true;
-  for (const std::string& f : train_files) {
+  for (const std::string& f : with_train ? train_files : std::vector<std::string>{}) {
     Dataset part = read_cifar_file(root + "/" + f, labels);
     if (s.train.labels.empty())
       s.train = std::move(part);
@@ -176,7 +179,7 @@ DataSplit load_cifar_dir(const std::string& dir, CifarLabels labels, const std::
       append(s.train, std::move(part));
   }
   s.test = read_cifar_file(root + "/" + test_file, labels);
-  validate(s, what);
+  validate(s, what, parts);
   return s;
 }
 

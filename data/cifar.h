@@ -34,6 +34,7 @@ Dataset read_cifar_file(const std::string& path, CifarLabels labels);
 // kind ("cifar10", "cifar100", "cifar100-coarse"). CIFAR-100 class names
 // come from fine_label_names.txt / coarse_label_names.txt when the folder
 // has them, else from the built-in lists.
-DataSplit load_cifar_dir(const std::string& dir, CifarLabels labels, const std::string& name);
+DataSplit load_cifar_dir(const std::string& dir, CifarLabels labels, const std::string& name,
+                         DataParts parts = DataParts::train_and_test);
 
 }  // namespace rotor

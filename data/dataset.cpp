@@ -52,8 +52,12 @@ static void validate_part(const Dataset& d, int64_t classes, const std::string& 
                 d.labels[i], i, classes);
 }
 
-void validate(const DataSplit& split, const std::string& what) {
+void validate(const DataSplit& split, const std::string& what, DataParts parts) {
   ROTOR_CHECK(split.classes >= 2, "{}: {} classes", what, split.classes);
+  if (parts == DataParts::test_only) {
+    validate_part(split.test, split.classes, what + " (test set)");
+    return;
+  }
   validate_part(split.train, split.classes, what + " (training set)");
   validate_part(split.test, split.classes, what + " (test set)");
   ROTOR_CHECK(split.train.channels == split.test.channels && split.train.height == split.test.height &&

@@ -31,13 +31,19 @@ struct DataSplit {
   bool natural_images = false;  // augmentation (crop + flip) on by default
 };
 
+// The parts of a data set a command reads: rotor eval needs the test images
+// only, so a missing or corrupt training file does not stop an evaluation
+// (the training Dataset stays empty).
+enum class DataParts { train_and_test, test_only };
+
 // Per-channel mean and standard deviation of the pixels, on the 0..255 scale.
 struct ChannelStats {
   std::vector<double> mean, std;
 };
 ChannelStats channel_stats(const Dataset& d);
 
-// Checks shapes, sizes and label ranges; throws naming `what`.
-void validate(const DataSplit& split, const std::string& what);
+// Checks shapes, sizes and label ranges (of the parts read); throws naming
+// `what`.
+void validate(const DataSplit& split, const std::string& what, DataParts parts = DataParts::train_and_test);
 
 }  // namespace rotor

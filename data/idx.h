@@ -27,6 +27,7 @@ Dataset read_idx_pair(const std::string& images_path, const std::string& labels_
 
 // MNIST-format directory: train-images-idx3-ubyte, train-labels-idx1-ubyte,
 // t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or with .gz.
-DataSplit load_mnist_dir(const std::string& dir, const std::string& name);
+DataSplit load_mnist_dir(const std::string& dir, const std::string& name,
+                         DataParts parts = DataParts::train_and_test);
 
 }  // namespace rotor

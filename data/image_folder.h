@@ -17,6 +17,6 @@
 
 namespace rotor {
 
-DataSplit load_image_folder(const std::string& dir, int threads = 0);
+DataSplit load_image_folder(const std::string& dir, int threads = 0, DataParts parts = DataParts::train_and_test);
 
 }  // namespace rotor

@@ -24,6 +24,7 @@ namespace {
 
 constexpr size_t header_bytes = 128;
 constexpr uint64_t max_deflate_ratio = 1032;  // deflate cannot expand a stream's input more than this
+constexpr size_t inflate_piece = size_t(1) << 24;  // an inflated element grows by at most this much at a time
 
 uint32_t le32(const uint8_t* p) {
   uint32_t v;
@@ -120,8 +121,17 @@ std::vector<uint8_t> inflate_matrix(const std::vector<uint8_t>& z, const std::st
   ROTOR_CHECK(n <= z.size() * max_deflate_ratio,
               "{}: corrupt compressed element: it announces {} bytes, more than {} compressed bytes can hold", where, n,
               z.size());
-  std::vector<uint8_t> payload(n);
-  const size_t body = inflate_into(zs, payload.data(), payload.size(), ended, where);
+  // The payload grows with what inflates, piece by piece, so a lying tag
+  // costs no more memory than the data really there.
+  std::vector<uint8_t> payload;
+  size_t body = 0;
+  while (body < n) {
+    const size_t piece = static_cast<size_t>(std::min<uint64_t>(n - body, inflate_piece));
+    payload.resize(body + piece);
+    const size_t got_piece = inflate_into(zs, payload.data() + body, piece, ended, where);
+    body += got_piece;
+    if (got_piece < piece) break;
+  }
   ROTOR_CHECK(body == n, "{}: compressed element {} after {} of the {} bytes its array announces", where,
               ended ? "ends" : "is truncated", body, n);
   if (!ended) {

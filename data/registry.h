@@ -19,7 +19,8 @@
 namespace rotor {
 
 // threads: decoding threads for image folders (0: one per core); the other
-// formats read on the calling thread.
-DataSplit load_data(const std::string& spec, int threads = 0);
+// formats read on the calling thread. parts: test_only reads (and requires)
+// only the test files.
+DataSplit load_data(const std::string& spec, int threads = 0, DataParts parts = DataParts::train_and_test);
 
 }  // namespace rotor

@@ -11,6 +11,12 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 
+// Only the formats an image folder documents: every other decoder of stb is
+// attack surface for files nobody means to train on (TGA, for one, takes
+// almost any bytes for an image).
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb_image.h>
 

@@ -60,21 +60,22 @@ Dataset read_svhn_file(const std::string& path) {
   return d;
 }
 
-DataSplit load_svhn_dir(const std::string& dir) {
+DataSplit load_svhn_dir(const std::string& dir, DataParts parts) {
   const std::string what = "svhn:" + dir;
   std::error_code ec;
   ROTOR_CHECK(std::filesystem::is_directory(dir, ec), "{}: {} is not a directory", what, dir);
+  const bool with_train = parts == DataParts::train_and_test;
   for (const char* f : {"train_32x32.mat", "test_32x32.mat"})
-    ROTOR_CHECK(std::filesystem::is_regular_file(dir + "/" + f, ec), "{}: missing {}/{}", what, dir, f);
+    if (with_train || std::string(f) != "train_32x32.mat") ROTOR_CHECK(std::filesystem::is_regular_file(dir + "/" + f, ec), "{}: missing {}/{}", what, dir, f);
   DataSplit s;
   s.name = "svhn";
   s.source = dir;
   s.classes = 10;
   for (int i = 0; i < 10; ++i) s.class_names.push_back(std::to_string(i));
   s.natural_images = false;  // digits: a flip turns a 2 into something else
-  s.train = read_svhn_file(dir + "/train_32x32.mat");
+  if (with_train) s.train = read_svhn_file(dir + "/train_32x32.mat");
   s.test = read_svhn_file(dir + "/test_32x32.mat");
-  validate(s, what);
+  validate(s, what, parts);
   return s;
 }
 

@@ -18,6 +18,6 @@ namespace rotor {
 Dataset read_svhn_file(const std::string& path);
 
 // DIR holding train_32x32.mat and test_32x32.mat.
-DataSplit load_svhn_dir(const std::string& dir);
+DataSplit load_svhn_dir(const std::string& dir, DataParts parts = DataParts::train_and_test);
 
 }  // namespace rotor

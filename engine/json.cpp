@@ -103,10 +103,14 @@ static void write_number(std::string& out, double v) {
     return;
   }
   char buf[32];
-  if (std::floor(v) == v && std::fabs(v) < 1e15)
+  if (std::floor(v) == v && std::fabs(v) < 1e15) {
     std::snprintf(buf, sizeof buf, "%.0f", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.9g", v);
+  } else {
+    // The shortest of 15 or 17 significant digits that reads back as the
+    // same double (9 digits lost precision, found by tests/fuzz/fuzz_json).
+    std::snprintf(buf, sizeof buf, "%.15g", v);
+    if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
+  }
   out += buf;
 }
 

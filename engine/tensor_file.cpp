@@ -1,14 +1,15 @@
 #include "engine/tensor_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <filesystem>
+#include <memory>
 
 #include "engine/context.h"
 #include "engine/tensor_util.h"
@@ -31,12 +32,13 @@ class Writer {
   std::vector<char> buf_;
 };
 
+// Reads the bytes [0, end) of a file's contents (end excludes the checksum).
 class Reader {
  public:
-  Reader(const std::string& path, const std::vector<char>& data) : path_(path), data_(data) {}
+  Reader(const std::string& path, const std::vector<char>& data, size_t end) : path_(path), data_(data), end_(end) {}
   void bytes(void* out, size_t n, const char* what) {
-    ROTOR_CHECK(n <= data_.size() - pos_, "{}: truncated file: {} needs {} bytes at offset {}, only {} left", path_,
-                what, n, pos_, data_.size() - pos_);
+    ROTOR_CHECK(n <= end_ - pos_, "{}: truncated file: {} needs {} bytes at offset {}, only {} left", path_, what, n,
+                pos_, end_ - pos_);
     std::memcpy(out, data_.data() + pos_, n);
     pos_ += n;
   }
@@ -46,11 +48,12 @@ class Reader {
     return v;
   }
   size_t pos() const { return pos_; }
-  size_t left() const { return data_.size() - pos_; }
+  size_t left() const { return end_ - pos_; }
 
  private:
   const std::string& path_;
   const std::vector<char>& data_;
+  size_t end_;
   size_t pos_ = 0;
 };
 
@@ -66,6 +69,8 @@ uint32_t crc_of(const char* data, size_t n) {
 }
 
 void write_all_atomically(const std::string& path, const std::vector<char>& data) {
+  std::error_code ec;
+  ROTOR_CHECK(!std::filesystem::is_directory(path, ec), "cannot write {}: it is a directory", path);
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ROTOR_CHECK(fd >= 0, "cannot write {}: {}", tmp, std::strerror(errno));
@@ -91,6 +96,15 @@ void write_all_atomically(const std::string& path, const std::vector<char>& data
     ::unlink(tmp.c_str());
     fail("cannot rename {} to {}: {}", tmp, path, std::strerror(err));
   }
+  // The rename lives in the directory: until the directory is flushed too, a
+  // crash can bring back the old file (or none).
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ROTOR_CHECK(dir >= 0, "cannot open the directory of {} to flush it: {}", path, std::strerror(errno));
+  const bool synced = ::fsync(dir) == 0;
+  const int err = errno;
+  ::close(dir);
+  ROTOR_CHECK(synced, "cannot flush the directory of {}: {}", path, std::strerror(err));
 }
 
 }  // namespace
@@ -126,16 +140,48 @@ void write_tensor_file(Context& ctx, const std::string& path, const Json& header
 }
 
 TensorFile read_tensor_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ROTOR_CHECK(in.good(), "cannot open {}: {}", path, std::strerror(errno));
-  const std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ROTOR_CHECK(!in.bad(), "cannot read {}", path);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses
+  // anything but a regular file before a byte is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ROTOR_CHECK(fd >= 0, "cannot open {}: {}", path, std::strerror(errno));
+  std::unique_ptr<int, void (*)(int*)> guard(new int(fd), [](int* p) {
+    ::close(*p);
+    delete p;
+  });
+  struct stat st;
+  ROTOR_CHECK(::fstat(fd, &st) == 0, "cannot read {}: {}", path, std::strerror(errno));
+  ROTOR_CHECK(!S_ISDIR(st.st_mode), "{} is a directory, not a rotor model or checkpoint file", path);
+  ROTOR_CHECK(S_ISREG(st.st_mode),
+              "{} is not a regular file (a pipe, socket or device), so not a rotor model or checkpoint file", path);
+  // The magic first, then exactly the size fstat gave: a foreign file costs
+  // 8 bytes of reading, never its whole length.
+  const size_t size = static_cast<size_t>(st.st_size);
+  std::vector<char> data(std::min(size, sizeof magic));
+  auto read_into = [&](size_t from) {
+    size_t done = from;
+    while (done < data.size()) {
+      const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ROTOR_CHECK(n >= 0, "cannot read {}: {}", path, std::strerror(errno));
+      ROTOR_CHECK(n > 0, "{}: the file shrank while being read ({} of {} bytes)", path, done, data.size());
+      done += static_cast<size_t>(n);
+    }
+  };
+  read_into(0);
+  ROTOR_CHECK(data.size() == sizeof magic && std::memcmp(data.data(), magic, sizeof magic) == 0,
+              "{} is not a rotor model or checkpoint file (bad magic bytes)", path);
+  data.resize(size);
+  read_into(sizeof magic);
+  return parse_tensor_file(data, path);
+}
+
+TensorFile parse_tensor_file(const std::vector<char>& data, const std::string& path) {
   ROTOR_CHECK(data.size() >= sizeof magic + 4 && std::memcmp(data.data(), magic, sizeof magic) == 0,
               "{} is not a rotor model or checkpoint file (bad magic bytes)", path);
   ROTOR_CHECK(data.size() >= sizeof magic + 4 + 8 + 8 + 4, "{}: truncated file ({} bytes)", path, data.size());
   uint32_t stored_crc;
   std::memcpy(&stored_crc, data.data() + data.size() - 4, 4);
-  Reader r(path, data);
+  Reader r(path, data, data.size() - 4);
   char m[8];
   r.bytes(m, 8, "magic");
   const uint32_t version = r.value<uint32_t>("version");
@@ -169,15 +215,20 @@ TensorFile read_tensor_file(const std::string& path) {
       ROTOR_CHECK(d >= 0 && d < (int64_t(1) << 40), "{}: tensor {} has a bad dimension {}", path, name, d);
     }
     const uint64_t bytes = r.value<uint64_t>("byte count");
-    const uint64_t expected = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(static_cast<DType>(dtype));
-    ROTOR_CHECK(bytes == expected, "{}: tensor {} of shape {} holds {} bytes, expected {}", path, name,
-                shape_str(shape), bytes, expected);
-    ROTOR_CHECK(bytes <= r.left() - 4, "{}: tensor {} data exceeds the file", path, name);
+    // The shape's size, without overflow, must match the byte count and fit
+    // in what is left of the file before the tensor is allocated.
+    uint64_t expected = dtype_size(static_cast<DType>(dtype));
+    bool overflow = false;
+    for (int64_t d : shape) overflow = overflow || __builtin_mul_overflow(expected, static_cast<uint64_t>(d), &expected);
+    ROTOR_CHECK(!overflow && bytes == expected, "{}: tensor {} of shape {} holds {} bytes, expected {}", path, name,
+                shape_str(shape), bytes, overflow ? std::string("more than 2^64") : std::to_string(expected));
+    ROTOR_CHECK(bytes <= r.left(), "{}: tensor {} of shape {} claims {} bytes but only {} are left in the file", path,
+                name, shape_str(shape), bytes, r.left());
     Tensor t = Tensor::host(shape, static_cast<DType>(dtype));
     r.bytes(t.raw(), bytes, "tensor data");
     file.tensors.emplace_back(std::move(name), std::move(t));
   }
-  ROTOR_CHECK(r.left() == 4, "{}: {} unexpected bytes after the last tensor", path, r.left() - 4);
+  ROTOR_CHECK(r.left() == 0, "{}: {} unexpected bytes after the last tensor", path, r.left());
   return file;
 }
 

@@ -4,9 +4,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-# libonnx-dev + libprotobuf-dev: rotor export (ONNX); python3-venv: the ONNX Runtime test's environment.
+# libonnx-dev + libprotobuf-dev: rotor export (ONNX); python3-venv: the ONNX
+# Runtime test's environment; clang + libclang-rt-dev: the fuzzers (scripts/hardening.sh).
 PACKAGES=(cmake g++ make pkg-config catch2 libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist
-          libonnx-dev libprotobuf-dev python3-venv)
+          libonnx-dev libprotobuf-dev python3-venv clang libclang-rt-dev)
 
 install_missing() {
   local missing=()

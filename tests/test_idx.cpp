@@ -1,5 +1,12 @@
 // The IDX loader on files the test writes: raw and gzip, and broken ones.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
 
 #include "data/idx.h"
 #include "data/registry.h"
@@ -116,4 +123,75 @@ TEST_CASE("an IDX pair must agree and have labels in range", "[loader][idx]") {
   CHECK_THROWS_WITH(load_data("mnist:" + dir), Catch::Contains("no train-images-idx3-ubyte in " + dir));
   CHECK_THROWS_WITH(load_data("mnist"), Catch::Contains("needs a directory"));
   CHECK_THROWS_WITH(load_data("imagenet:/x"), Catch::Contains("unknown data set 'imagenet:/x'"));
+}
+
+TEST_CASE("an IDX header is checked against the file size before anything is allocated", "[loader][idx]") {
+  const std::string dir = temp_dir("idx-claims");
+  auto error_of = [&](const std::string& path) {
+    try {
+      read_idx(path);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // 16 bytes that claim 2^23 images of 28x28: refused at once, not after
+  // 6.6 GB of allocation.
+  const std::string raw = dir + "/train-images-idx3-ubyte";
+  write_bytes(raw, idx_bytes({1u << 23, 28, 28}, {}));
+  CHECK(error_of(raw) == raw + ": header claims 8388608 images of 28x28 (6.6 GB) but the file holds 0 bytes after "
+                               "its 16-byte header; it is truncated or its header is corrupt");
+  write_bytes(raw, idx_bytes({1000, 28, 28}, ramp(100)));
+  CHECK_THAT(error_of(raw), Catch::Contains("header claims 1000 images of 28x28 (784.0 kB) but the file holds 100 "
+                                            "bytes after its 16-byte header"));
+  const std::string labels = dir + "/labels";
+  write_bytes(labels, idx_bytes({60000}, {1, 2, 3}));
+  CHECK_THAT(error_of(labels), Catch::Contains("header claims 60000 labels (60.0 kB) but the file holds 3 bytes"));
+  // gzip: no more than deflate's best ratio (1032:1) of the compressed size.
+  const std::string gz = dir + "/images.gz";
+  write_gzip(gz, idx_bytes({20000, 28, 28}, {}));
+  CHECK_THAT(error_of(gz), Catch::Contains(gz + ": header claims 20000 images of 28x28 (15.7 MB) but the file holds") &&
+                               Catch::Contains("bytes of gzip data (at most"));
+  // Within the ratio but cut short: the data run out, reported as truncated.
+  write_gzip(gz, idx_bytes({20, 28, 28}, ramp(1000)));
+  CHECK_THAT(error_of(gz), Catch::Contains("truncated file: header claims 20 images of 28x28 (15680 data bytes) but "
+                                           "the data end before byte 15680"));
+}
+
+TEST_CASE("an IDX path that is not a regular file is refused without blocking", "[loader][idx]") {
+  const std::string dir = temp_dir("idx-fifo");
+  const std::string fifo = dir + "/t10k-images-idx3-ubyte";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto result = std::async(std::launch::async, [&] {
+    try {
+      read_idx(fifo);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  });
+  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Unblock the reader (the old code waited for a writer forever).
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    FAIL("read_idx blocked on a FIFO");
+  }
+  CHECK(result.get() == fifo + " is not a regular file (a directory, device or pipe)");
+  CHECK_THROWS_WITH(read_idx(dir), Catch::Contains(dir + " is not a regular file"));
+}
+
+TEST_CASE("test_only reads the test files of an MNIST directory and never the training files", "[loader][idx]") {
+  const std::string dir = write_mnist_dir(false);
+  write_bytes(dir + "/train-images-idx3-ubyte", {0x1f, 0x8b, 1, 2});  // corrupt
+  CHECK_THROWS_WITH(load_data("mnist:" + dir), Catch::Contains("train-images-idx3-ubyte"));
+  const DataSplit s = load_data("mnist:" + dir, 1, DataParts::test_only);
+  CHECK(s.train.size() == 0);
+  CHECK(s.test.size() == 3);
+  CHECK(s.test.labels == std::vector<int32_t>{7, 8, 2});
+  std::filesystem::remove(dir + "/train-images-idx3-ubyte");
+  std::filesystem::remove(dir + "/train-labels-idx1-ubyte");
+  CHECK(load_data("mnist:" + dir, 1, DataParts::test_only).test.size() == 3);
+  std::filesystem::remove(dir + "/t10k-labels-idx1-ubyte");
+  CHECK_THROWS_WITH(load_data("mnist:" + dir, 1, DataParts::test_only),
+                    Catch::Contains("no t10k-labels-idx1-ubyte in " + dir));
 }

@@ -29,3 +29,15 @@ TEST_CASE("bad JSON and wrong types are errors with a position or a name", "[jso
   CHECK_THROWS_WITH(j.at("m"), Catch::Contains("missing key \"m\""));
   CHECK_THROWS_WITH(j.at("n").as_string("name"), Catch::Contains("name must be a string"));
 }
+
+TEST_CASE("numbers are written with the digits that read back as the same double", "[json]") {
+  // Found by tests/fuzz/fuzz_json: 9 significant digits turned
+  // 7777777777.7777777 into 7777777780, and a second write differed.
+  const Json v = Json::parse("[7777777777.77777777779, 0.1, 125.30691727995872, 1e-300, -2.5e-3, 3]");
+  const std::string once = v.dump();
+  CHECK(once == "[7777777777.7777777, 0.1, 125.30691727995872, 1e-300, -0.0025, 3]");
+  CHECK(Json::parse(once) == v);
+  CHECK(Json::parse(once).dump() == once);
+  const double third = 1.0 / 3;
+  CHECK(Json::parse(Json(third).dump()).as_number() == third);
+}

@@ -215,3 +215,21 @@ TEST_CASE("data registry names every kind in its errors", "[loader]") {
   for (const char* kind : {"cifar10", "cifar100", "cifar100-coarse", "svhn", "folder", "mnist"})
     REQUIRE_THROWS_WITH(load_data(kind), Catch::Contains(std::string("needs a directory: ") + kind + ":DIR"));
 }
+
+TEST_CASE("test_only reads test_batch.bin and never the training batches", "[loader][cifar]") {
+  const std::string parent = temp_dir("cifar10-test-only");
+  const std::string dir = parent + "/cifar-10-batches-bin";
+  const Cifar10Files f = write_cifar10(dir);
+  write_bytes(dir + "/data_batch_2.bin", {1, 2, 3});  // truncated
+  std::filesystem::remove(dir + "/data_batch_1.bin");
+  REQUIRE_THROWS_WITH(load_data("cifar10:" + parent), Catch::Contains("missing data_batch_1.bin"));
+  for (const std::string& d : {dir, parent}) {
+    const DataSplit s = load_data("cifar10:" + d, 1, DataParts::test_only);
+    CHECK(s.source == dir);
+    CHECK(s.train.size() == 0);
+    CHECK(s.test.images == f.test_images);
+    CHECK(s.test.labels == f.test_labels);
+  }
+  std::filesystem::remove(dir + "/test_batch.bin");
+  REQUIRE_THROWS_WITH(load_data("cifar10:" + dir, 1, DataParts::test_only), Catch::Contains("missing test_batch.bin"));
+}

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <random>
@@ -231,7 +232,9 @@ TEST_CASE("image folder names the file or folder at fault", "[loader][folder]") 
     Bytes b = read_bytes(path);
     b.resize(b.size() - 20);
     write_bytes(path, b);
-    REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("cannot decode image " + path));
+    // The chunk walk before stb sees the file finds the cut.
+    REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                        Catch::Contains("unreadable image " + path + ": corrupt PNG: the chunk at byte 33 claims"));
   }
   SECTION("empty class folder") {
     fs::create_directories(dir + "/train/c");
@@ -260,4 +263,193 @@ TEST_CASE("image folder names the file or folder at fault", "[loader][folder]") 
   SECTION("no such directory") {
     REQUIRE_THROWS_WITH(load_data("folder:" + dir + "/nope"), Catch::Contains(dir + "/nope is not a directory"));
   }
+}
+
+namespace {
+
+// A PNG that is all header: signature, IHDR (8-bit RGB, width x height) and
+// IEND, 45 bytes. stbi_info reads it; it holds no pixels at all.
+Bytes png_header_only(uint32_t width, uint32_t height) {
+  Bytes b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto chunk = [&](const char* type, const Bytes& data) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(data.size() >> s));
+    const size_t start = b.size();
+    b.insert(b.end(), type, type + 4);
+    b.insert(b.end(), data.begin(), data.end());
+    const uint32_t crc = static_cast<uint32_t>(crc32(0, b.data() + start, static_cast<uInt>(b.size() - start)));
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(crc >> s));
+  };
+  Bytes ihdr;
+  for (uint32_t v : {width, height})
+    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(static_cast<uint8_t>(v >> s));
+  ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});
+  chunk("IHDR", ihdr);
+  chunk("IEND", {});
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("image headers are checked against their files before pixels are allocated", "[loader][folder]") {
+  const std::string dir = temp_dir("folder-claims");
+  auto fill = [&](uint32_t w, uint32_t h) {
+    for (const char* part : {"train", "test"})
+      for (const char* cls : {"a", "b"}) {
+        fs::create_directories(dir + "/" + part + "/" + cls);
+        write_bytes(dir + "/" + part + "/" + cls + "/0.png", png_header_only(w, h));
+      }
+  };
+  // Four 45-byte files claiming 4000x4000 RGB: 192 MB were allocated (and
+  // zeroed) before the first decode failed.
+  fill(4000, 4000);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": image " + dir +
+                          "/train/a/0.png: its header claims 4000x4000 pixels but the file holds 45 bytes, too few "
+                          "for that many pixels even compressed");
+  fill(20000, 10);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      Catch::Contains("image " + dir + "/train/a/0.png: its header claims 20000x10 pixels (at most "
+                                      "16384x16384 and 67108864 pixels in all are accepted)"));
+  // 64x64 fits in 45 bytes of deflate: it passes the header check and fails
+  // in decoding, as before.
+  fill(64, 64);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("cannot decode image " + dir + "/train/a/0.png"));
+}
+
+TEST_CASE("test_only reads the test images of a folder and never the training images", "[loader][folder]") {
+  const std::string dir = grey_folder("folder-test-only");
+  write_bytes(dir + "/train/b/1.png", {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir), Catch::Contains("unreadable image " + dir + "/train/b/1.png"));
+  const DataSplit s = load_data("folder:" + dir, 1, DataParts::test_only);
+  CHECK(s.train.size() == 0);
+  CHECK(s.test.size() == 2);
+  CHECK(s.test.labels == std::vector<int32_t>{0, 1});
+  CHECK(s.class_names == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("a JPEG whose Huffman table declares more than 256 codes is refused before stb reads it",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image: stb_image 2.27 writes such a table's
+  // code sizes past the end of its 257-byte array.
+  const std::string dir = grey_folder("folder-dht");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  size_t dht = 0;
+  for (size_t i = 2; i + 1 < b.size() && !dht; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xC4) dht = i;
+  REQUIRE(dht > 0);
+  // The first table's 16 counts (after the length and the class/id byte):
+  // 255 codes of length 15 and 255 of length 16.
+  b[dht + 5 + 14] = 255;
+  b[dht + 5 + 15] = 255;
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": unreadable image " + path + ": corrupt JPEG: a Huffman table (DHT segment at "
+                          "byte " + std::to_string(dht) + ") declares " +
+                          std::to_string(255 + 255 + [&] {
+                            int rest = 0;
+                            for (int c = 0; c < 14; ++c) rest += b[dht + 5 + c];
+                            return rest;
+                          }()) +
+                          " codes, at most 256 are possible");
+}
+
+TEST_CASE("a PNG chunk that claims more bytes than its file holds is refused before stb reads it",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image: stb_image 2.27 grew its buffer to an
+  // IDAT chunk's claimed length (1.9 GB for a 211-byte file) before reading.
+  const std::string dir = grey_folder("folder-png-chunk");
+  const std::string path = dir + "/train/a/1.png";
+  Bytes b = read_bytes(path);
+  // The first chunk after IHDR (8 + 25 bytes) gets a length of 0xd7000000.
+  b[33] = 0xd7;
+  b[34] = b[35] = b[36] = 0;
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": unreadable image " + path +
+                          ": corrupt PNG: the chunk at byte 33 claims 3607101440 bytes but only " +
+                          std::to_string(b.size() - 33 - 12) + " follow");
+}
+
+TEST_CASE("only PNG, JPEG and BMP images are decoded", "[loader][folder]") {
+  const std::string dir = grey_folder("folder-tga");
+  std::mt19937 rng(3);
+  const Image im = random_image(4, 3, 1, rng);
+  const std::string path = dir + "/test/a/0.tga";
+  fs::remove(dir + "/test/a/0.png");
+  REQUIRE(stbi_write_tga(path.c_str(), im.width, im.height, im.channels, im.hwc.data()) != 0);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      Catch::Contains("unreadable image " + path + ": unknown image type"));
+}
+
+TEST_CASE("a JPEG's start-of-image marker may follow fill bytes, for the Huffman check too", "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image (a second time): stb reads FF FF D8 as
+  // the start of a JPEG, the check read it as not a JPEG at all.
+  const std::string dir = grey_folder("folder-dht-fill");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  b.insert(b.begin(), 0xFF);
+  size_t dht = 0;
+  for (size_t i = 3; i + 1 < b.size() && !dht; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xC4) dht = i;
+  REQUIRE(dht > 0);
+  b[dht + 5 + 15] = 255;
+  b[dht + 5 + 14] = 255;
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      Catch::Contains("unreadable image " + path + ": corrupt JPEG: a Huffman table (DHT segment at "
+                                      "byte " + std::to_string(dht) + ")"));
+}
+
+TEST_CASE("a JPEG scan that uses a Huffman table no DHT defined is refused before stb reads it",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image: stb_image 2.27 decodes with the
+  // uninitialised table (an assertion in stbi__jpeg_huff_decode, or reads out
+  // of bounds when assertions are off).
+  const std::string dir = grey_folder("folder-no-dht");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  size_t sos = 0;
+  for (size_t i = 2; i + 1 < b.size() && !sos; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xDA) sos = i;
+  REQUIRE(sos > 0);
+  b[sos + 6] = 0x23;  // the one component's tables: DC 2, AC 3 (stb's writer defines DC 0 and AC 1 only)
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": unreadable image " + path + ": corrupt JPEG: the scan at byte " +
+                          std::to_string(sos) + " uses the DC Huffman table 2, which no DHT segment defined");
+}
+
+TEST_CASE("a JPEG that claims far more pixels than its bytes can hold is refused before decoding",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image (a timeout): stb decodes a JPEG whose
+  // data run out as if zeros followed, so a tiny file claiming a huge image
+  // cost seconds and hundreds of MB per copy.
+  const std::string dir = grey_folder("folder-jpeg-claim");
+  std::mt19937 rng(9);
+  const std::string path = dir + "/test/b/0.jpg";
+  fs::remove(dir + "/test/b/0.png");
+  write_jpg(path, random_image(4, 3, 1, rng), 90);
+  Bytes b = read_bytes(path);
+  size_t sof = 0;
+  for (size_t i = 2; i + 1 < b.size() && !sof; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xC0) sof = i;
+  REQUIRE(sof > 0);
+  for (const size_t at : {sof + 5, sof + 7}) {  // height, then width: 3000 each
+    b[at] = 3000 >> 8;
+    b[at + 1] = 3000 & 255;
+  }
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": image " + path + ": its header claims 3000x3000 pixels but the file holds " +
+                          std::to_string(b.size()) + " bytes, too few for a JPEG of that size");
 }

@@ -4,9 +4,13 @@
 // must each give one Error naming the file and the fault, and no prefix or
 // random corruption of a good file may crash the reader.
 #include <catch2/catch.hpp>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <random>
 
@@ -372,4 +376,62 @@ TEST_CASE("MAT reader survives every truncation and random corruption", "[loader
     REQUIRE(errors > trials / 4);
     std::filesystem::remove_all(dir);
   }
+}
+
+TEST_CASE("a compressed MAT element grows with its data, not with the size its tag claims", "[loader][svhn]") {
+#if defined(__SANITIZE_ADDRESS__)
+  SUCCEED("address-space limits do not apply under AddressSanitizer");
+#else
+  // 1 MiB of incompressible bytes whose miMATRIX tag claims 10^9: within
+  // deflate's 1032:1, so only the data can show the claim is a lie. The old
+  // reader allocated (and zeroed) the 10^9 bytes first.
+  std::mt19937 rng(4);
+  Bytes inner(8 + (1 << 20));
+  for (uint8_t& b : inner) b = static_cast<uint8_t>(rng());
+  set32(inner, 0, mat_matrix);
+  set32(inner, 4, 1000000000u);
+  uLongf size = compressBound(inner.size());
+  Bytes z(size);
+  REQUIRE(compress2(z.data(), &size, inner.data(), inner.size(), 0) == Z_OK);
+  z.resize(size);
+  Bytes tag(8);
+  set32(tag, 0, mat_compressed);
+  set32(tag, 4, static_cast<uint32_t>(z.size()));
+  const std::string path = write_file("svhn-claim", cat({header(), tag, z}));
+  // In a child limited to 256 MiB more address space than it has now.
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    struct rlimit lim;
+    std::ifstream statm("/proc/self/statm");
+    size_t pages = 0;
+    statm >> pages;
+    lim.rlim_cur = lim.rlim_max = pages * static_cast<size_t>(::sysconf(_SC_PAGE_SIZE)) + (size_t(256) << 20);
+    ::setrlimit(RLIMIT_AS, &lim);
+    try {
+      read_mat_file(path);
+    } catch (const Error& e) {
+      const bool expected = std::string(e.what()).find("compressed element ends after") != std::string::npos &&
+                            std::string(e.what()).find("of the 1000000000 bytes its array announces") !=
+                                std::string::npos;
+      ::_exit(expected ? 0 : 1);
+    } catch (...) {
+      ::_exit(2);  // std::bad_alloc: the claim was allocated
+    }
+    ::_exit(3);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+#endif
+}
+
+TEST_CASE("test_only reads test_32x32.mat and never the training file", "[loader][svhn]") {
+  const std::string dir = temp_dir("svhn-test-only");
+  write_bytes(dir + "/test_32x32.mat", svhn_file({3, 10}, Form::zlib, YType::as_uint8, 2).bytes);
+  REQUIRE_THROWS_WITH(load_data("svhn:" + dir), Catch::Contains("missing " + dir + "/train_32x32.mat"));
+  const DataSplit s = load_data("svhn:" + dir, 1, DataParts::test_only);
+  CHECK(s.train.size() == 0);
+  CHECK(s.test.labels == std::vector<int32_t>{3, 0});
 }
