@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "apps/class_accuracy.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/trainer.h"
@@ -35,12 +36,12 @@ int cmd_eval(const Args& args) {
                      {"batch", "N", "evaluation batch size", "1000"},
                      {"ignore-class-names", "", "evaluate even when the model's class names differ from the data's",
                       ""},
+                     {"json", "", "print the result as one JSON object (overall and per-class accuracy, loss)", ""},
                      device_flag(),
                      threads_flag(),
                  });
   if (!parse_or_help(cl, args)) return 0;
-  ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
-  const std::string path = cl.text("model-file");
+  const std::string path = cl.required("model-file");
   const int64_t batch = cl.integer("batch", 1000, 1, 1 << 20);
   Context ctx(context_options(cl));
   std::unique_ptr<Model> model = load_model_file(ctx, path);
@@ -51,9 +52,17 @@ int cmd_eval(const Args& args) {
   check_data_fits(model->spec(), data, path);
   if (!cl.on("ignore-class-names")) check_class_names(model->spec(), data, path, data_spec);
   const DeviceDataset test(ctx, data.test);
-  const EvalResult r = evaluate(ctx, *model, test, batch);
-  fmt::print("{}: {} on {} test images: accuracy {:.2f}%  loss {:.4f}\n", path, model->spec().describe(), r.count,
-             100 * r.accuracy, r.loss);
+  const ClassAccuracy r = evaluate_by_class(ctx, *model, test, batch);
+  if (cl.on("json")) {
+    Json j = class_accuracy_json(r, data.class_names);
+    j.set("loss", r.loss());
+    j.set("model_file", path);
+    j.set("data", data_spec);
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("{}: {} on {} test images: accuracy {:.2f}%  loss {:.4f}\n{}", path, model->spec().describe(), r.count(),
+             100 * r.accuracy(), r.loss(), class_accuracy_table(r, data.class_names));
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/sync_dir.h"
 
 namespace rotor {
 
@@ -83,6 +84,7 @@ void write_text_file(const std::string& path, const std::string& text) {
     ::unlink(tmp.c_str());
     fail("cannot write {}: {}", path, std::strerror(ok ? errno : err));
   }
+  sync_parent_directory(path);
 }
 
 void write_json_file(const std::string& path, const Json& value) { write_text_file(path, value.dump(2) + "\n"); }

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "engine/context.h"
+#include "engine/sync_dir.h"
 #include "engine/tensor_util.h"
 
 namespace rotor {
@@ -96,15 +97,7 @@ void write_all_atomically(const std::string& path, const std::vector<char>& data
     ::unlink(tmp.c_str());
     fail("cannot rename {} to {}: {}", tmp, path, std::strerror(err));
   }
-  // The rename lives in the directory: until the directory is flushed too, a
-  // crash can bring back the old file (or none).
-  const std::string parent = std::filesystem::path(path).parent_path().string();
-  const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ROTOR_CHECK(dir >= 0, "cannot open the directory of {} to flush it: {}", path, std::strerror(errno));
-  const bool synced = ::fsync(dir) == 0;
-  const int err = errno;
-  ::close(dir);
-  ROTOR_CHECK(synced, "cannot flush the directory of {}: {}", path, std::strerror(err));
+  sync_parent_directory(path);
 }
 
 }  // namespace
