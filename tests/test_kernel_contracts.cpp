@@ -4,9 +4,11 @@
 // here alone.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <limits>
 
 #include "kernels/gemm.h"
+#include "kernels/softmax_ce.h"
 #include "tests/support/kernel_contracts.h"
 
 using namespace rotor;
@@ -78,5 +80,25 @@ TEST_CASE("kernel contracts: gemm with beta 0 does not read C", "[contracts][gem
     cpu::gemm<float>(ctx, false, false, 4, 5, k, 1.0f, a.data(), std::max<int64_t>(k, 1), b.data(), 5, 0.0f, c.data(), 5);
     cpu::gemm<float>(ctx, false, false, 4, 5, k, 1.0f, a.data(), std::max<int64_t>(k, 1), b.data(), 5, 0.0f, ref.data(), 5);
     REQUIRE_CLOSE("gemm beta 0 over NaN", c, ref, 0.0, 0.0);
+  }
+}
+
+TEST_CASE("kernel contracts on the CPU twins: softmax_ce.h (null, assign, accumulate)", "[contracts][softmax_ce]") {
+  Context ctx;
+  const std::vector<float> logits = {0.5f, -1.0f, 2.0f, 0.0f, 1.0f, -0.5f};  // (2, 3)
+  const std::vector<int32_t> labels = {2, 0};
+  const float dloss = 1.0f;
+  // A null dlogits is skipped, not written.
+  cpu::softmax_cross_entropy_backward<float>(ctx, 2, 3, logits.data(), labels.data(), &dloss, nullptr,
+                                             GradMode::assign);
+  // assign does not read the old value (NaN stays out); accumulate adds.
+  std::vector<float> assigned(6, std::numeric_limits<float>::quiet_NaN()), added(6, 1.0f);
+  cpu::softmax_cross_entropy_backward<float>(ctx, 2, 3, logits.data(), labels.data(), &dloss, assigned.data(),
+                                             GradMode::assign);
+  cpu::softmax_cross_entropy_backward<float>(ctx, 2, 3, logits.data(), labels.data(), &dloss, added.data(),
+                                             GradMode::accumulate);
+  for (size_t i = 0; i < assigned.size(); ++i) {
+    CHECK(std::isfinite(assigned[i]));
+    CHECK(added[i] == Approx(1.0f + assigned[i]).margin(1e-6));
   }
 }
