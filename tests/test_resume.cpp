@@ -21,32 +21,6 @@ namespace {
 // A 1,000 + 200 image subset of Fashion-MNIST as an MNIST-format directory.
 std::string small_data() { return fashion_subset_dir(1000, 200); }
 
-// metrics.jsonl without the timing fields.
-std::vector<std::string> metrics_of(const std::string& run) {
-  std::ifstream in(run + "/metrics.jsonl");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    Json j = Json::parse(line), kept = Json::object();
-    for (const auto& [k, v] : j.as_object())
-      if (k != "epoch_s" && k != "eval_s" && k != "img_per_s") kept.set(k, v);
-    lines.push_back(kept.dump());
-  }
-  return lines;
-}
-
-void require_same_tensors(const std::string& a, const std::string& b) {
-  const TensorFile fa = read_tensor_file(a), fb = read_tensor_file(b);
-  REQUIRE(fa.tensors.size() == fb.tensors.size());
-  for (size_t i = 0; i < fa.tensors.size(); ++i) {
-    INFO(fa.tensors[i].first);
-    REQUIRE(fa.tensors[i].first == fb.tensors[i].first);
-    REQUIRE(fa.tensors[i].second.bytes() == fb.tensors[i].second.bytes());
-    CHECK(std::memcmp(fa.tensors[i].second.raw(), fb.tensors[i].second.raw(), fa.tensors[i].second.bytes()) == 0);
-  }
-}
-
-
 }  // namespace
 
 TEST_CASE("stop after epoch 1 of 3, resume: the same metrics and weights as a straight run", "[resume]") {

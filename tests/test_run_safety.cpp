@@ -46,20 +46,6 @@ void write_text(const std::string& path, const std::string& text) {
   out << text;
 }
 
-// metrics.jsonl without the timing fields.
-std::vector<std::string> metrics_of(const std::string& run) {
-  std::ifstream in(run + "/metrics.jsonl");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    Json j = Json::parse(line), kept = Json::object();
-    for (const auto& [k, v] : j.as_object())
-      if (k != "epoch_s" && k != "eval_s" && k != "img_per_s") kept.set(k, v);
-    lines.push_back(kept.dump());
-  }
-  return lines;
-}
-
 // exit_code: 2 for a usage error (a bad flag or value), 1 for an error while running.
 CommandResult rotor_fails(const std::string& args, const std::string& message, int exit_code = 1) {
   INFO("rotor " << args);

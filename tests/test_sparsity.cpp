@@ -47,17 +47,6 @@ int64_t exact_zeros(const std::vector<float>& v) {
   return n;
 }
 
-void require_same_tensors(const std::string& a, const std::string& b) {
-  const TensorFile fa = read_tensor_file(a), fb = read_tensor_file(b);
-  REQUIRE(fa.tensors.size() == fb.tensors.size());
-  for (size_t i = 0; i < fa.tensors.size(); ++i) {
-    INFO(fa.tensors[i].first);
-    REQUIRE(fa.tensors[i].first == fb.tensors[i].first);
-    REQUIRE(fa.tensors[i].second.bytes() == fb.tensors[i].second.bytes());
-    CHECK(std::memcmp(fa.tensors[i].second.raw(), fb.tensors[i].second.raw(), fa.tensors[i].second.bytes()) == 0);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("soft_threshold: |x| <= t lands on exactly 0, larger |x| shrinks by exactly t", "[sparsity]") {

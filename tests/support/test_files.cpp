@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +64,8 @@ CommandResult run_rotor(const std::string& args) {
 #include <map>
 
 #include "data/registry.h"
+#include "engine/json.h"
+#include "engine/tensor_file.h"
 
 namespace rotor::test {
 
@@ -95,6 +98,30 @@ std::string fashion_subset_dir(uint32_t train, uint32_t test) {
   put("train", full.train, train);
   put("t10k", full.test, test);
   return made[key] = dir;
+}
+
+std::vector<std::string> metrics_of(const std::string& run) {
+  std::ifstream in(run + "/metrics.jsonl");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    Json j = Json::parse(line), kept = Json::object();
+    for (const auto& [k, v] : j.as_object())
+      if (k != "epoch_s" && k != "eval_s" && k != "img_per_s") kept.set(k, v);
+    lines.push_back(kept.dump());
+  }
+  return lines;
+}
+
+void require_same_tensors(const std::string& a, const std::string& b) {
+  const TensorFile fa = read_tensor_file(a), fb = read_tensor_file(b);
+  REQUIRE(fa.tensors.size() == fb.tensors.size());
+  for (size_t i = 0; i < fa.tensors.size(); ++i) {
+    INFO(fa.tensors[i].first);
+    REQUIRE(fa.tensors[i].first == fb.tensors[i].first);
+    REQUIRE(fa.tensors[i].second.bytes() == fb.tensors[i].second.bytes());
+    CHECK(std::memcmp(fa.tensors[i].second.raw(), fb.tensors[i].second.raw(), fa.tensors[i].second.bytes()) == 0);
+  }
 }
 
 }  // namespace rotor::test

@@ -37,4 +37,11 @@ std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const uint8_t*
 // once per process and size.
 std::string fashion_subset_dir(uint32_t train, uint32_t test);
 
+// A run folder's metrics.jsonl, one compact JSON line per epoch, without the
+// timing fields (epoch_s, eval_s, img_per_s): what two runs must agree on.
+std::vector<std::string> metrics_of(const std::string& run);
+
+// Two model or checkpoint files hold the same tensors, bit for bit.
+void require_same_tensors(const std::string& a, const std::string& b);
+
 }  // namespace rotor::test
