@@ -17,13 +17,26 @@ thread_local int failing_allocations = 0;
 
 }  // namespace
 
+// Every unaligned form is replaced, so that whatever new allocates the
+// matching delete frees with the same allocator (this file is linked into
+// the whole rotor_tests binary; a partial replacement pairs ASan's nothrow
+// new with this free, which ASan reports as an alloc-dealloc mismatch).
 void* operator new(std::size_t n) {
   if (failing_allocations > 0) throw std::bad_alloc();
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return failing_allocations > 0 ? nullptr : std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept { return ::operator new(n, tag); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 TEST_CASE("the allocator releases a block without throwing when the host is out of memory", "[allocator][run-safety]") {
   rotor::HostAllocator allocator;
