@@ -453,3 +453,22 @@ TEST_CASE("a JPEG that claims far more pixels than its bytes can hold is refused
                       "folder:" + dir + ": image " + path + ": its header claims 3000x3000 pixels but the file holds " +
                           std::to_string(b.size()) + " bytes, too few for a JPEG of that size");
 }
+
+TEST_CASE("a BMP that claims far more pixels than its bytes can hold is refused before decoding",
+          "[loader][folder]") {
+  // Found by tests/fuzz/fuzz_image (a timeout): a 156-byte BMP whose header
+  // claims 256x11264 pixels; stb decoded zeros past its end for seconds.
+  const std::string dir = grey_folder("folder-bmp-claim");
+  const std::string path = dir + "/test/b/0.bmp";
+  fs::remove(dir + "/test/b/0.png");
+  Bytes b(156, 0xCA);
+  const uint8_t header[] = {'B', 'M', 156, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0,  // file header
+                            40, 0, 0, 0, 0, 1, 0, 0, 0, 0x2C, 0, 0,           // size 40, width 256, height 11264
+                            1, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0};             // 1 plane, 24 bits, no compression
+  std::copy(std::begin(header), std::end(header), b.begin());
+  write_bytes(path, b);
+  REQUIRE_THROWS_WITH(load_data("folder:" + dir),
+                      "folder:" + dir + ": image " + path +
+                          ": its header claims 256x11264 pixels but the file holds 156 bytes, too few for a BMP of "
+                          "that size");
+}
