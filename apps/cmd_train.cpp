@@ -288,14 +288,15 @@ void check_data_matches(const ModelSpec& spec, const DataSplit& data, const std:
               fmt::join(data.class_names, ","));
 }
 
-// --train-limit / --test-limit: the first N images of each set (after the
-// --val-split draw), so a smoke run's counts are exactly what was asked.
+// --train-limit / --test-limit: N images of each set, evenly spaced over it
+// (after the --val-split draw), so a smoke run's counts are exactly what was
+// asked and a class-ordered image folder still gives every class.
 DataSplit limited(DataSplit data, const TrainOptions& o) {
   ROTOR_CHECK(o.train_limit <= data.train.size() && o.test_limit <= data.test.size(),
               "--train-limit {} / --test-limit {}: {} has {} training and {} test images", o.train_limit,
               o.test_limit, data.name, data.train.size(), data.test.size());
-  if (o.train_limit > 0) data.train = data.train.slice(0, o.train_limit);
-  if (o.test_limit > 0) data.test = data.test.slice(0, o.test_limit);
+  if (o.train_limit > 0) data.train = evenly_spaced(data.train, o.train_limit);
+  if (o.test_limit > 0) data.test = evenly_spaced(data.test, o.test_limit);
   return data;
 }
 

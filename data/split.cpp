@@ -36,6 +36,13 @@ IndexSplit stratified_split(const std::vector<int32_t>& labels, int64_t classes,
   return s;
 }
 
+Dataset evenly_spaced(const Dataset& d, int64_t n) {
+  ROTOR_CHECK(n >= 0 && n <= d.size(), "cannot pick {} of {} images", n, d.size());
+  std::vector<int64_t> indices(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) indices[static_cast<size_t>(i)] = i * d.size() / n;
+  return subset(d, indices);
+}
+
 Dataset subset(const Dataset& d, const std::vector<int64_t>& indices) {
   Dataset out;
   out.channels = d.channels;

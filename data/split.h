@@ -31,6 +31,12 @@ IndexSplit stratified_split(const std::vector<int32_t>& labels, int64_t classes,
 // The images of `d` at `indices`, in that order.
 Dataset subset(const Dataset& d, const std::vector<int64_t>& indices);
 
+// n images of `d` spread evenly over it (image floor(i * size / n) for
+// i = 0..n-1), in file order. Image folders load class by class, so the
+// first n images would be one or two classes; evenly spaced ones hold every
+// class in its share (±1 when the classes are equal in size). n <= size.
+Dataset evenly_spaced(const Dataset& d, int64_t n);
+
 // How many images of each class `d` holds.
 std::vector<int64_t> class_counts(const Dataset& d, int64_t classes);
 

@@ -127,3 +127,21 @@ TEST_CASE("a held-out validation split is never part of the training images", "[
   CHECK_THROWS_WITH(hold_out_validation(numbered(labels, 3), recorded),
                     Catch::Contains("has 600 training images, but the validation split was drawn from 601"));
 }
+
+TEST_CASE("evenly spaced images of a class-ordered set hold every class in its share", "[split]") {
+  // Ten classes of 500 images in class order, as an image folder loads them;
+  // --train-limit 1000 must not train on the first two classes only.
+  const DataSplit d = numbered(labels_in_class_order(std::vector<int64_t>(10, 500)), 10);
+  const Dataset picked = evenly_spaced(d.train, 1000);
+  REQUIRE(picked.size() == 1000);
+  CHECK(class_counts(picked, 10) == std::vector<int64_t>(10, 100));
+  // In file order, each image once, the first one included.
+  const std::set<int> got = ids(picked);
+  CHECK(got.size() == 1000);
+  CHECK(*got.begin() == 0);
+  CHECK(picked.images[2] == 5);  // the second pick is image 5 (= 1 * 5000 / 1000)
+  // All of them is the set itself; more than all is an error.
+  CHECK(evenly_spaced(d.train, 5000).images == d.train.images);
+  CHECK_THROWS_AS(evenly_spaced(d.train, 5001), Error);
+  CHECK(evenly_spaced(d.train, 0).size() == 0);
+}
