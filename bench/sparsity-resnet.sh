@@ -12,7 +12,13 @@
 #   tar xzf ../shared/datasets/cifar10-jpg.tar.gz -C /tmp/c10
 #   DATA=folder:/tmp/c10/cifar10-jpg bash bench/sparsity-resnet.sh [OUT]
 #   env: ROTOR, SEEDS ("1 2"), EPOCHS (30), JOBS (1), THREADS (0 = all),
-#        DEVICE (auto), SLOPE_WD (1e-3), SLOPE_L1 (1), BN_L1 (1), POINTS (8)
+#        DEVICE (auto), SLOPE_WD (1e-3), SLOPE_L1, BN_L1, POINTS (8),
+#        TRAIN_LIMIT (0 = all 50,000 training images; else that many, evenly
+#        spaced, for a short CPU schedule)
+# SLOPE_L1 and BN_L1 default to the FCNN comparison's rule (docs/results.md):
+# the whole schedule's proximal shrink, sum(lr) * lambda, is about 0.7 for
+# the slopes and 1.0 for the BN scales (both start near 1); onecycle from
+# peak 0.1 averages about 0.05 per step.
 # On a GPU a 30-epoch run takes minutes; on a 2-core CPU an epoch takes 6+.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,12 +31,15 @@ JOBS=${JOBS:-1}
 THREADS=${THREADS:-0}
 DEVICE=${DEVICE:-auto}
 SLOPE_WD=${SLOPE_WD:-1e-3}
-SLOPE_L1=${SLOPE_L1:-1}
-BN_L1=${BN_L1:-1}
+TRAIN_LIMIT=${TRAIN_LIMIT:-0}
+STEPS=$(( EPOCHS * ( ( ${TRAIN_LIMIT/#0/50000} + 127 ) / 128 ) ))
+SLOPE_L1=${SLOPE_L1:-$(python3 -c "print(f'{0.7 / (0.05 * $STEPS):.3g}')")}
+BN_L1=${BN_L1:-$(python3 -c "print(f'{1.0 / (0.05 * $STEPS):.3g}')")}
 POINTS=${POINTS:-8}
 mkdir -p "$OUT"
 COMMON="--model resnet20 --data $DATA --opt sgd --nesterov --lr 0.1 --wd 5e-4 --schedule onecycle --batch 128 \
  --epochs $EPOCHS --device $DEVICE --threads $THREADS --force"
+[ "$TRAIN_LIMIT" -gt 0 ] && COMMON="$COMMON --train-limit $TRAIN_LIMIT"
 
 method_flags() {
   case $1 in
