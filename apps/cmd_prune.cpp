@@ -25,6 +25,7 @@
 #include "apps/cost_report.h"
 #include "apps/gamma_search.h"
 #include "apps/progress.h"
+#include "apps/provenance.h"
 #include "apps/run_files.h"
 #include "apps/trainer.h"
 #include "data/registry.h"
@@ -66,25 +67,6 @@ void check_output_dir(const std::string& out, bool force) {
                 "pass --force to replace it",
                 out, p.string());
   }
-}
-
-// What the model file says about the run that trained it.
-struct Provenance {
-  std::string data;  // the data spec it trained on; empty when unknown
-  ValidationSplit val;
-};
-
-Provenance read_provenance(const Json& header, const std::string& path) {
-  Provenance p;
-  const Json* trained = header.find("trained");
-  if (!trained || !trained->is_object()) return p;
-  try {
-    if (const Json* d = trained->find("data")) p.data = d->as_string("data");
-    if (const Json* v = trained->find("val_split")) p.val = ValidationSplit::from_json(*v);
-  } catch (const Error& e) {
-    fail("{}: bad training record: {}", path, e.what());
-  }
-  return p;
 }
 
 // The images gamma is chosen on and the images the result is reported on.

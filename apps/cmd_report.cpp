@@ -109,7 +109,7 @@ int cmd_report(const Args& args) {
   const ModelSpec& spec = model->spec();
   FigureCaption caption;
   caption.model = spec.describe();
-  caption.provenance = read_provenance(file.header);
+  caption.provenance = read_provenance(file.header, path);
 
   std::optional<PruneSweep> sweep;
   if (cl.has("prune-json")) {

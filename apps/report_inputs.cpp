@@ -14,12 +14,6 @@ namespace rotor {
 
 namespace {
 
-void read_training(const Json& header, ModelProvenance& p) {
-  if (const Json* trained = header.find("trained"); trained && trained->is_object())
-    if (const Json* data = trained->find("data"); data && data->is_string()) p.data = data->as_string();
-  if (const Json* epochs = header.find("epochs_done"); epochs && epochs->is_number()) p.epochs = epochs->as_int();
-}
-
 // "mnist:/tmp/x/fashion-100" -> "mnist:fashion-100": the folder's own name
 // says which data it is; the full path only makes the caption long.
 std::string short_data(const std::string& spec) {
@@ -30,33 +24,7 @@ std::string short_data(const std::string& spec) {
   return spec.substr(0, colon + 1) + std::filesystem::path(dir).filename().string();
 }
 
-// prune.json writes numbers with 9 significant digits: enough to name the
-// float slope magnitude a gamma equals, but read back as a double it may lie
-// just above that magnitude, and |b| < gamma would then prune one slope more
-// than rotor prune did. Rounding to float recovers the magnitude exactly.
-// (A gamma given to prune by hand is no magnitude; rounding it changes the
-// pruned set only if a slope equals that float exactly.)
-double slope_threshold(double gamma) { return static_cast<double>(static_cast<float>(gamma)); }
-
 }  // namespace
-
-ModelProvenance read_provenance(const Json& header) {
-  ModelProvenance p;
-  read_training(header, p);
-  if (const Json* from = header.find("pruned_from"); from && from->is_string()) {
-    p.pruned_from = from->as_string();
-    if (const Json* g = header.find("gamma"); g && g->is_number()) p.pruned_gamma = slope_threshold(g->as_number());
-    // The original's header says how it was trained; it may have moved away
-    // since, and then the caption says "unknown" rather than failing.
-    if (p.data.empty() && std::filesystem::exists(p.pruned_from)) {
-      try {
-        read_training(read_tensor_file(p.pruned_from).header, p);
-      } catch (const Error&) {
-      }
-    }
-  }
-  return p;
-}
 
 std::string FigureCaption::subtitle() const {
   std::string s = model.substr(0, model.find(','));  // "fcnn (rrelu)": the shape makes the line too long

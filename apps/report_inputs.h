@@ -10,25 +10,15 @@
 #include <vector>
 
 #include "apps/gamma_search.h"
+#include "apps/provenance.h"
 #include "engine/json.h"
 
 namespace rotor {
 
-// Where a model came from, from its file header.
-struct ModelProvenance {
-  std::string data;                   // the training data set, "" when unknown
-  int64_t epochs = -1;                // epochs trained, -1 when unknown
-  std::string pruned_from;            // a pruned model: the file it was cut from
-  std::optional<double> pruned_gamma;  // ... and the threshold used
-};
-// header: the model file's JSON header. A pruned model's data set and epochs
-// are those of the file it was pruned from, when that file can still be read.
-ModelProvenance read_provenance(const Json& header);
-
 // The line under every figure's title: model, data set, epoch and gamma.
 struct FigureCaption {
   std::string model;                 // ModelSpec::describe()
-  ModelProvenance provenance;
+  Provenance provenance;
   bool has_slopes = true;            // false: a ReLU network, gamma means nothing
   std::optional<double> gamma;
   std::string gamma_source;          // e.g. "chosen by rotor prune"
