@@ -23,9 +23,9 @@ int cmd_export(const Args& args) {
                      {"force", "", "replace an existing output file", ""},
                  });
   if (!parse_or_help(cl, args)) return 0;
-  ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
+  cl.required("model-file");
   const std::string format = cl.text("format", "onnx");
-  ROTOR_CHECK(format == "onnx", "--format {}: the only export format is onnx", format);
+  ROTOR_USAGE_CHECK(format == "onnx", "--format {}: the only export format is onnx", format);
   const std::string path = cl.text("model-file");
   const std::string out = cl.text("out", std::filesystem::path(path).replace_extension(".onnx").string());
   ROTOR_CHECK(cl.on("force") || !std::filesystem::exists(out), "{} exists (give --force to replace it)", out);

@@ -34,7 +34,7 @@ int cmd_info(const Args& args) {
                      {"act", activation_choices(), "activation for --model", "rrelu"},
                  });
   if (!parse_or_help(cl, args)) return 0;
-  ROTOR_CHECK(cl.has("model") != cl.has("model-file"), "give exactly one of --model and --model-file");
+  ROTOR_USAGE_CHECK(cl.has("model") != cl.has("model-file"), "give exactly one of --model and --model-file");
   Context ctx;
   std::unique_ptr<Model> model;
   if (cl.has("model-file")) {

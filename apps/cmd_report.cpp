@@ -96,7 +96,7 @@ int cmd_report(const Args& args) {
           {"out", "DIR", "output folder", "<model file's folder>/report"},
       });
   if (!parse_or_help(cl, args)) return 0;
-  ROTOR_CHECK(cl.has("model-file"), "--model-file is required");
+  cl.required("model-file");
   const std::string path = cl.text("model-file");
   const fs::path folder = fs::path(path).parent_path();
   const std::string out = cl.text("out", (folder / "report").string());

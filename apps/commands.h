@@ -17,6 +17,8 @@ using Args = std::vector<std::string>;
 FlagDef device_flag();
 FlagDef threads_flag();
 ContextOptions context_options(const CommandLine& cl);
+// --device's value, checked to be auto, cpu or cuda (else a UsageError).
+std::string device_flag_text(const CommandLine& cl);
 
 int cmd_train(const Args& args);
 int cmd_eval(const Args& args);

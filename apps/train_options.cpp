@@ -1,5 +1,6 @@
 #include "apps/train_options.h"
 
+#include "apps/commands.h"
 #include "apps/recipes.h"
 #include "apps/version.h"
 
@@ -191,7 +192,7 @@ static TrainOptions options_from_flags_unchecked(const CommandLine& cl) {
   o.augment = cl.text("augment", "auto");
   ROTOR_USAGE_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
               "--augment: expected on, off or auto, got '{}'", o.augment);
-  o.device = cl.text("device", "auto");
+  o.device = device_flag_text(cl);
   o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
   o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
   o.train_limit = cl.integer("train-limit", 0, 1, INT64_MAX);

@@ -42,6 +42,12 @@ TEST_CASE("the CLI rejects bad flags and values with one clear line", "[cli]") {
   CHECK_FALSE(std::filesystem::exists(out + "/model.rotor"));
   expect_error("eval", "--model-file is required");
   expect_error("eval --model-file /nonexistent.rotor --device cpu", "cannot open /nonexistent.rotor");
+  // An unknown device word is a usage error (2), like any bad flag value;
+  // "cuda" without a GPU is not (the next test).
+  for (const char* cmd : {"train --device tpu", "eval --model-file x.rotor --device tpu",
+                          "prune --model-file x.rotor --device tpu", "export", "export --model-file x.rotor --format tf",
+                          "report", "info", "info --model fcnn --model-file x.rotor"})
+    CHECK(run_rotor(cmd).exit_code == 2);
   const CommandResult unknown = run_rotor("frobnicate");
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));

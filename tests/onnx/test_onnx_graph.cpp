@@ -273,12 +273,13 @@ TEST_CASE("rotor export: bad input gives one clear error and leaves no file", "[
   CHECK_THAT(r.output, Catch::Contains("rotor export: error:") && Catch::Contains("broken.rotor"));
   CHECK_FALSE(std::filesystem::exists(dir + "/b.onnx"));
 
+  // Flag misuse is a usage error (2), as for every command.
   r = run_rotor("export --model-file " + dir + "/broken.rotor --format tflite");
-  CHECK(r.exit_code == 1);
+  CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--format tflite: the only export format is onnx"));
 
   r = run_rotor("export --out " + dir + "/b.onnx");
-  CHECK(r.exit_code == 1);
+  CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--model-file is required"));
 
   Context ctx;
