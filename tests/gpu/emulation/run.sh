@@ -18,7 +18,8 @@
 # the kernel sources are used as they are (a script rewrites only the <<<>>>
 # launches), so what passes here is the code that ships; the engine, CPU
 # references and test files are compiled unchanged against a fake CUDA
-# backend (fake_backend.cpp).
+# backend (fake_backend.cpp). CUB, which g++ cannot compile, is modelled
+# by emu_cub.h (kernels/cuda/cub_include.cuh picks it under the emulation).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 R=$(cd "$HERE/../../.." && pwd)
