@@ -3,12 +3,12 @@
 // block, several blocks and the grid-stride loop; the count adds to the
 // counter's value.
 #include <catch2/catch.hpp>
-
 #include <cfloat>
 #include <cmath>
 #include <limits>
 
 #include "kernels/nonfinite.h"
+#include "kernels/shapes.h"  // GradMode, which gpu_support.h uses
 #include "tests/gpu/gpu_support.h"
 
 using namespace rotor;
