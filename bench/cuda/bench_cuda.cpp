@@ -919,6 +919,11 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (o.kernel.empty()) throw UsageError("no kernel given");
+  if ((o.kernel == "train_step" || o.kernel == "all") && o.step.model.rfind("resnet", 0) != 0)
+    throw UsageError(
+        fmt::format("--model {}: train_step builds the CIFAR ResNets (resnet20, resnet56, "
+                    "resnet<6n+2>), the networks bench/pytorch_step.py builds too",
+                    o.step.model));
   if (o.kernel == "all") {
     if (o.variant >= 0) throw UsageError("'all' runs every variant of every kernel: give no variant");
     return o;
@@ -930,11 +935,6 @@ Options parse_options(int argc, char** argv) {
   if (o.step_flags && o.kernel != "train_step" && o.kernel != "memory")
     throw UsageError(
         fmt::format("--model, --act and --batch apply to train_step and memory (and all), not to {}", o.kernel));
-  if (o.kernel == "train_step" && o.step.model.rfind("resnet", 0) != 0)
-    throw UsageError(
-        fmt::format("--model {}: train_step builds the CIFAR ResNets (resnet20, resnet56, "
-                    "resnet<6n+2>), the networks bench/pytorch_step.py builds too",
-                    o.step.model));
   return o;
 }
 
