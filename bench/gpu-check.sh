@@ -18,6 +18,8 @@
 #                   CUDA_LAUNCH_BLOCKING=1
 #   bench           bench_cuda all (kernels against the measured ceilings)
 #   train_step_*    bench_cuda train_step --model resnet20|resnet56 --batch 128
+#   memory_wrn40_4  bench_cuda memory --model wrn-40-4 --batch 128: peak GPU
+#                   memory of a training step (allocator, workspaces, device)
 #   pytorch_step    bench/pytorch_step.py, where torch imports
 #   fcnn_cuda       the FCNN demo on Fashion-MNIST, 15 epochs
 #   resnet20_epoch  one epoch of the CIFAR-10 ResNet-20 recipe
@@ -159,6 +161,17 @@ if [ "$BUILD_OK" = 1 ]; then
   done
   if [ ${#jsons[@]} -gt 0 ]; then
     (IFS=,; echo "{${jsons[*]}}") > "$OUT_DIR/train-step.json"
+  fi
+
+  # ---- peak GPU memory of a WRN-40-4 training step at batch 128 (target: <= 11 GB) ----
+  T=$TMPD/memory.txt
+  run_to "$T" memory_wrn40_4 60 "$BIN_BENCH_CUDA" memory --model wrn-40-4 --batch 128
+  rc=$?
+  if [ $rc -eq 2 ] && grep -q "unknown kernel 'memory'" "$T"; then
+    record memory_wrn40_4 "not available in this build (bench_cuda has no memory)"
+  else
+    line=$(last_match "$T" "^memory ")
+    record memory_wrn40_4 "${line:-no memory line: $(grep -v '^$' "$T" | tail -1 | cut -c1-120)} ($(describe_rc $rc))"
   fi
 fi
 

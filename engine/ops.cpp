@@ -10,6 +10,7 @@
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
+#include "kernels/nonfinite.h"
 #include "kernels/pool.h"
 #include "kernels/shortcut.h"
 #include "kernels/softmax_ce.h"
@@ -436,6 +437,21 @@ void count_correct(Context& ctx, const Tensor& logits, const Tensor& labels, Ten
   ROTOR_CHECK(counter.dtype() == DType::i64 && counter.numel() == 1, "count_correct: counter must be one int64");
   ROTOR_DISPATCH(ctx, count_correct, ctx, logits.size(0), logits.size(1), logits.f32(), labels.data<int32_t>(),
                  counter.data<int64_t>());
+}
+
+void count_nonfinite(Context& ctx, const Tensor& x, Tensor& counter) {
+  ROTOR_CHECK(x.dtype() == DType::f32 && x.is_contiguous(), "count_nonfinite: x must be contiguous float32, got {} {}",
+              dtype_name(x.dtype()), shape_str(x.shape()));
+  ROTOR_CHECK(counter.dtype() == DType::i64 && counter.numel() == 1, "count_nonfinite: counter must be one int64");
+  ROTOR_DISPATCH(ctx, count_nonfinite, ctx, x.numel(), x.f32(), counter.data<int64_t>());
+}
+
+int64_t count_nonfinite(Context& ctx, const Tensor& x) {
+  Tensor counter = Tensor::host({1}, DType::i64);
+  counter.data<int64_t>()[0] = 0;
+  counter = to_device(ctx, counter, ctx.device());
+  count_nonfinite(ctx, x, counter);
+  return to_host(ctx, counter).data<int64_t>()[0];
 }
 
 }  // namespace rotor

@@ -75,4 +75,10 @@ void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y);
 // logits whose argmax equals the label.
 void count_correct(Context& ctx, const Tensor& logits, const Tensor& labels, Tensor& counter);
 
+// counter (int64, one element, on the context's device) += number of NaN or
+// infinite values of x (contiguous float32 on the context's device).
+void count_nonfinite(Context& ctx, const Tensor& x, Tensor& counter);
+// The same count, read back: one integer crosses to the host, not x.
+int64_t count_nonfinite(Context& ctx, const Tensor& x);
+
 }  // namespace rotor

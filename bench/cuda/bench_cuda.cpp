@@ -3,6 +3,7 @@
 //
 //   bench_cuda <kernel> [variant] [--json FILE] [--repeats N]
 //   bench_cuda train_step [variant] [--model resnet20|resnet56] [--batch 128] [--act relu|rrelu]
+//   bench_cuda memory [--model wrn-40-4] [--batch 128]   (peak GPU memory of a step)
 //   bench_cuda all --json results.json      (every variant of every kernel)
 //   bench_cuda --list                       (the table of kernels and variants)
 //
@@ -53,6 +54,7 @@
 #include "engine/cuda/cuda_state.h"
 #include "engine/init.h"
 #include "engine/json.h"
+#include "engine/memory_footprint.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/tensor_util.h"
@@ -712,6 +714,42 @@ void run_train_step(Bench& b, int variant, const StepOptions& o) {
   b.results.push_back(r);
 }
 
+// ---- peak memory of a training step ---------------------------------------------------
+
+// What a training step holds on the GPU (engine/memory_footprint.h): the
+// caching allocator's high-water mark (it keeps what it once allocated), the
+// ops' workspace and cuBLAS's, after two steps (the first allocates, the
+// second should add nothing: "grew" says if it did), and cudaMemGetInfo's
+// view (used = total - free: with the CUDA context, and with any other
+// process on the card). One line, for scripts:
+//   memory model=wrn-40-4 act=rrelu batch=128 tensors_held_mib=... in_use_mib=... workspace_mib=...
+//   cublas_workspace_mib=... total_mib=... grew_mib=0.0 device_used_mib=... device_total_mib=... device=...
+void run_memory(Bench& b, const StepOptions& step) {
+  size_t free_before = 0, device_total = 0;
+  ROTOR_CUDA_CHECK(cudaMemGetInfo(&free_before, &device_total));
+  TrainRun gpu(Device::cuda, step);
+  gpu.step(0);
+  gpu.ctx->synchronize();
+  const MemoryFootprint first = memory_footprint(*gpu.ctx);
+  gpu.step(1);
+  gpu.ctx->synchronize();
+  const MemoryFootprint f = memory_footprint(*gpu.ctx);
+  size_t free_after = 0;
+  ROTOR_CUDA_CHECK(cudaMemGetInfo(&free_after, &device_total));
+  std::string dev = b.device_name();
+  std::replace(dev.begin(), dev.end(), ' ', '_');
+  const auto mib = [](size_t bytes) { return bytes / 1048576.0; };
+  std::printf(
+      "memory model=%s act=%s batch=%lld tensors_held_mib=%.1f in_use_mib=%.1f workspace_mib=%.1f "
+      "cublas_workspace_mib=%.1f total_mib=%.1f grew_mib=%.1f device_used_mib=%.1f device_total_mib=%.1f "
+      "device=%s\n",
+      step.model.c_str(), activation_name(step.act), static_cast<long long>(step.batch), mib(f.tensors_held),
+      mib(f.tensors_in_use), mib(f.workspace), mib(f.cublas_workspace), mib(f.total()),
+      mib(f.total() > first.total() ? f.total() - first.total() : 0), mib(device_total - free_after),
+      mib(device_total), dev.c_str());
+  std::fflush(stdout);
+}
+
 // ---- the table of kernels and variants -------------------------------------------------
 
 // What the command line asked for.
@@ -722,6 +760,7 @@ struct Options {
   int repeats = 30;
   StepOptions step;
   bool step_flags = false;  // --model, --act or --batch given
+  bool model_given = false;  // --model given (memory's default is wrn-40-4)
 };
 
 struct Kernel {
@@ -770,6 +809,14 @@ const std::vector<Kernel>& kernel_table() {
         "that step captured once as a CUDA graph in this benchmark, replayed (not an engine path)"},
        false,
        [](Bench& b, int v, const Options& o) { run_train_step(b, v, o.step); }},
+      {"memory",
+       {"peak GPU memory of the trainer's step (default --model wrn-40-4 --batch 128)"},
+       false,
+       [](Bench& b, int, const Options& o) {
+         StepOptions s = o.step;
+         if (!o.model_given) s.model = "wrn-40-4";
+         run_memory(b, s);
+       }},
   };
   return table;
 }
@@ -801,6 +848,7 @@ void print_table() {
 constexpr const char* usage_text =
     "usage: bench_cuda <kernel> [variant] [--json FILE] [--repeats N]\n"
     "       bench_cuda train_step [variant] [--model resnet20|resnet56|resnet<6n+2>] [--batch N] [--act relu|rrelu]\n"
+    "       bench_cuda memory [--model wrn-40-4|resnet20|...] [--batch N] [--act relu|rrelu]\n"
     "       bench_cuda all [--json FILE]     (every variant of every kernel)\n"
     "       bench_cuda --list                (the kernels and their variants)\n";
 
@@ -839,17 +887,12 @@ Options parse_options(int argc, char** argv) {
     } else if (a == "--model") {
       o.step.model = value();
       o.step_flags = true;
-      const bool resnet = o.step.model.rfind("resnet", 0) == 0;
+      o.model_given = true;
       try {
         check_arch(o.step.model);
       } catch (const std::exception& e) {
         throw UsageError(fmt::format("--model: {}", e.what()));
       }
-      if (!resnet)
-        throw UsageError(
-            fmt::format("--model {}: train_step builds the CIFAR ResNets (resnet20, resnet56, "
-                        "resnet<6n+2>), the networks bench/pytorch_step.py builds too",
-                        o.step.model));
     } else if (a == "--act") {
       const std::string v = value();
       o.step_flags = true;
@@ -876,6 +919,11 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (o.kernel.empty()) throw UsageError("no kernel given");
+  if ((o.kernel == "train_step" || o.kernel == "all") && o.step.model.rfind("resnet", 0) != 0)
+    throw UsageError(
+        fmt::format("--model {}: train_step builds the CIFAR ResNets (resnet20, resnet56, "
+                    "resnet<6n+2>), the networks bench/pytorch_step.py builds too",
+                    o.step.model));
   if (o.kernel == "all") {
     if (o.variant >= 0) throw UsageError("'all' runs every variant of every kernel: give no variant");
     return o;
@@ -884,8 +932,9 @@ Options parse_options(int argc, char** argv) {
   if (!k) throw UsageError(fmt::format("unknown kernel '{}'; the kernels are {}", o.kernel, kernel_names()));
   if (o.variant >= static_cast<int>(k->variants.size()))
     throw UsageError(fmt::format("{} has no variant {}; its variants are:{}", k->name, o.variant, variant_list(*k)));
-  if (o.step_flags && o.kernel != "train_step")
-    throw UsageError(fmt::format("--model, --act and --batch apply to train_step (and all), not to {}", o.kernel));
+  if (o.step_flags && o.kernel != "train_step" && o.kernel != "memory")
+    throw UsageError(
+        fmt::format("--model, --act and --batch apply to train_step and memory (and all), not to {}", o.kernel));
   return o;
 }
 

@@ -6,8 +6,16 @@
 // device: deterministic, no float atomics, no host synchronisation. The
 // backward reads dloss from device memory. count_correct adds to a device
 // int64 (integer atomics: exact, so the order does not matter).
+//
+// The tallies (the mean of the row losses, the per-warp argmax and the
+// per-block count of hits) are plumbing, not the point of the file: they use
+// CUB (cub_include.cuh), whose BlockReduce/WarpReduce combine in a fixed
+// tree for a fixed block size, so the loss still repeats bit for bit. The
+// row softmax keeps its butterfly: every lane needs the row's max and sum,
+// and a CUB reduction leaves them in lane 0 only.
 #include <cfloat>
 
+#include "kernels/cuda/cub_include.cuh"
 #include "kernels/cuda/cuda_common.cuh"
 #include "kernels/softmax_ce.h"
 
@@ -48,11 +56,12 @@ __global__ void __launch_bounds__(block_threads)
 
 __global__ void __launch_bounds__(block_threads)
     softmax_ce_mean(const float* __restrict__ row_loss, uint32_t n, float* __restrict__ loss) {
-  __shared__ double smem[warps_per_block];
-  double total[1] = {0.0};
-  for (uint32_t i = threadIdx.x; i < n; i += block_threads) total[0] += row_loss[i];
-  block_sum<1>(total, smem);
-  if (threadIdx.x == 0) loss[0] = static_cast<float>(total[0] / n);
+  using BlockSum = cub::BlockReduce<double, block_threads>;
+  __shared__ typename BlockSum::TempStorage temp;
+  double total = 0.0;
+  for (uint32_t i = threadIdx.x; i < n; i += block_threads) total += row_loss[i];
+  total = BlockSum(temp).Sum(total);  // valid in thread 0 only
+  if (threadIdx.x == 0) loss[0] = static_cast<float>(total / n);
 }
 
 __global__ void __launch_bounds__(block_threads)
@@ -75,37 +84,41 @@ __global__ void __launch_bounds__(block_threads)
   }
 }
 
+// A candidate for a row's argmax; index UINT32_MAX: none yet.
+struct Best {
+  float value;
+  uint32_t index;
+};
+
+// The first maximum, as std::max_element: a strictly greater value wins,
+// equal values go to the lower index (the order CUB combines lanes in does
+// not matter).
+struct FirstMax {
+  __device__ __forceinline__ Best operator()(const Best& a, const Best& b) const {
+    if (b.index == UINT32_MAX) return a;
+    if (a.index == UINT32_MAX || b.value > a.value || (b.value == a.value && b.index < a.index)) return b;
+    return a;
+  }
+};
+
 __global__ void __launch_bounds__(block_threads)
     count_correct_kernel(const float* __restrict__ logits, const int32_t* __restrict__ labels, uint32_t n,
                          uint32_t k, unsigned long long* __restrict__ correct) {
-  __shared__ unsigned smem[warps_per_block];
+  using WarpArgmax = cub::WarpReduce<Best>;
+  using BlockSum = cub::BlockReduce<unsigned, block_threads>;
+  __shared__ typename WarpArgmax::TempStorage warp_temp[warps_per_block];
+  __shared__ typename BlockSum::TempStorage block_temp;
   const uint32_t row = blockIdx.x * warps_per_block + (threadIdx.x >> 5), lane = threadIdx.x & 31;
   unsigned hit = 0;
   if (row < n) {  // warp-uniform
     const float* p = logits + row * k;
-    // The first maximum, as std::max_element: strictly greater wins within
-    // a lane, and ties between lanes go to the lower index.
-    float best = 0.0f;
-    uint32_t best_j = UINT32_MAX;
-    for (uint32_t j = lane; j < k; j += 32)
-      if (best_j == UINT32_MAX || p[j] > best) {
-        best = p[j];
-        best_j = j;
-      }
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) {
-      const float ob = __shfl_xor_sync(full_mask, best, offset);
-      const uint32_t oj = __shfl_xor_sync(full_mask, best_j, offset);
-      if (oj != UINT32_MAX && (best_j == UINT32_MAX || ob > best || (ob == best && oj < best_j))) {
-        best = ob;
-        best_j = oj;
-      }
-    }
-    hit = (lane == 0 && best_j == static_cast<uint32_t>(labels[row])) ? 1u : 0u;
+    Best best{0.0f, UINT32_MAX};
+    for (uint32_t j = lane; j < k; j += 32) best = FirstMax{}(best, Best{p[j], j});
+    best = WarpArgmax(warp_temp[threadIdx.x >> 5]).Reduce(best, FirstMax{});  // valid in lane 0 only
+    hit = (lane == 0 && best.index == static_cast<uint32_t>(labels[row])) ? 1u : 0u;
   }
-  unsigned total[1] = {hit};
-  block_sum<1>(total, smem);
-  if (threadIdx.x == 0 && total[0] > 0) atomicAdd(correct, static_cast<unsigned long long>(total[0]));
+  const unsigned total = BlockSum(block_temp).Sum(hit);  // valid in thread 0 only
+  if (threadIdx.x == 0 && total > 0) atomicAdd(correct, static_cast<unsigned long long>(total));
 }
 
 void check(int64_t n, int64_t k, const char* op) {

@@ -21,30 +21,31 @@ TEST_CASE("gpu elementwise: add fill scale axpy", "[gpu][elementwise]") {
     INFO("n = " << n);
     Rng rng(static_cast<uint64_t>(n));
     const auto a = uniform(rng, n, -2, 2), b = uniform(rng, n, -2, 2);
-    Tensor da = to_gpu(t.gpu, a), db = to_gpu(t.gpu, b);
+    Tensor a_dev = to_gpu(t.gpu, a), b_dev = to_gpu(t.gpu, b);
 
     std::vector<float> y(n);
     cpu::add_forward<float>(t.cpu, n, a.data(), b.data(), y.data());
-    Tensor dy = to_gpu(t.gpu, nans(n));
-    cuda::add_forward(t.gpu, n, fp(da), fp(db), fp(dy));
-    REQUIRE_TWIN("add", from_gpu<float>(t.gpu, dy), y, 0.0);
+    Tensor y_dev = to_gpu(t.gpu, nans(n));
+    cuda::add_forward(t.gpu, n, fp(a_dev), fp(b_dev), fp(y_dev));
+    REQUIRE_TWIN("add", from_gpu<float>(t.gpu, y_dev), y, 0.0);
 
     std::vector<float> f(n, 1.0f);
     cpu::fill<float>(t.cpu, n, 0.375f, f.data());
-    Tensor df = to_gpu(t.gpu, nans(n));
-    cuda::fill(t.gpu, n, 0.375f, fp(df));
-    REQUIRE_TWIN("fill", from_gpu<float>(t.gpu, df), f, 0.0);
+    Tensor f_dev = to_gpu(t.gpu, nans(n));
+    cuda::fill(t.gpu, n, 0.375f, fp(f_dev));
+    REQUIRE_TWIN("fill", from_gpu<float>(t.gpu, f_dev), f, 0.0);
 
     std::vector<float> s = a;
     cpu::scale<float>(t.cpu, n, -1.7f, s.data());
-    cuda::scale(t.gpu, n, -1.7f, fp(da));
-    REQUIRE_TWIN("scale", from_gpu<float>(t.gpu, da), s, 0.0);
+    cuda::scale(t.gpu, n, -1.7f, fp(a_dev));
+    REQUIRE_TWIN("scale", from_gpu<float>(t.gpu, a_dev), s, 0.0);
 
     std::vector<float> ax = b;
     cpu::axpy<float>(t.cpu, n, 0.3f, a.data(), ax.data());
-    Tensor da2 = to_gpu(t.gpu, a);
-    cuda::axpy(t.gpu, n, 0.3f, fp(da2), fp(db));
-    REQUIRE_TWIN("axpy", from_gpu<float>(t.gpu, db), ax, elementwise_tol);  // exact unless a CPU build contracts to FMA
+    Tensor a2_dev = to_gpu(t.gpu, a);
+    cuda::axpy(t.gpu, n, 0.3f, fp(a2_dev), fp(b_dev));
+    REQUIRE_TWIN("axpy", from_gpu<float>(t.gpu, b_dev), ax,
+                 elementwise_tol);  // exact unless a CPU build contracts to FMA
   }
 }
 
@@ -54,10 +55,10 @@ TEST_CASE("gpu elementwise: copy_grad in both modes", "[gpu][elementwise]") {
     INFO("n = " << n);
     Rng rng(static_cast<uint64_t>(n) + 1);
     const auto src = uniform(rng, n, -2, 2);
-    Tensor dsrc = to_gpu(t.gpu, src);
+    Tensor src_dev = to_gpu(t.gpu, src);
     require_grad_modes(
         t, "copy_grad", n, [&](GradMode m, float* d) { cpu::copy_grad<float>(t.cpu, n, src.data(), d, m); },
-        [&](GradMode m, float* d) { cuda::copy_grad(t.gpu, n, fp(dsrc), d, m); }, 0.0);
+        [&](GradMode m, float* d) { cuda::copy_grad(t.gpu, n, fp(src_dev), d, m); }, 0.0);
   }
 }
 
@@ -69,14 +70,14 @@ TEST_CASE("gpu relu forward and backward", "[gpu][activation]") {
     auto x = uniform(rng, n, -1, 1);
     if (n > 3) x[3] = 0.0f;  // the kink: gradient 0 on both sides
     const auto dy = uniform(rng, n, -1, 1);
-    Tensor dx_in = to_gpu(t.gpu, x), ddy = to_gpu(t.gpu, dy), dout = to_gpu(t.gpu, nans(n));
+    Tensor x_dev = to_gpu(t.gpu, x), dy_dev = to_gpu(t.gpu, dy), y_dev = to_gpu(t.gpu, nans(n));
     std::vector<float> y(n);
     cpu::relu_forward<float>(t.cpu, n, x.data(), y.data());
-    cuda::relu_forward(t.gpu, n, fp(dx_in), fp(dout));
-    REQUIRE_TWIN("relu y", from_gpu<float>(t.gpu, dout), y, 0.0);
+    cuda::relu_forward(t.gpu, n, fp(x_dev), fp(y_dev));
+    REQUIRE_TWIN("relu y", from_gpu<float>(t.gpu, y_dev), y, 0.0);
     require_grad_modes(
         t, "relu dx", n, [&](GradMode m, float* d) { cpu::relu_backward<float>(t.cpu, n, x.data(), dy.data(), d, m); },
-        [&](GradMode m, float* d) { cuda::relu_backward(t.gpu, n, fp(dx_in), fp(ddy), d, m); }, 0.0);
+        [&](GradMode m, float* d) { cuda::relu_backward(t.gpu, n, fp(x_dev), fp(dy_dev), d, m); }, 0.0);
   }
 }
 
@@ -88,15 +89,15 @@ TEST_CASE("gpu dropout: the same mask as the CPU", "[gpu][dropout]") {
       Rng rng(static_cast<uint64_t>(n) + 3);
       const uint64_t seed = 0xD20F + static_cast<uint64_t>(n);
       const auto x = uniform(rng, n, -1, 1), dy = uniform(rng, n, -1, 1);
-      Tensor dxin = to_gpu(t.gpu, x), ddy = to_gpu(t.gpu, dy), dout = to_gpu(t.gpu, nans(n));
+      Tensor x_dev = to_gpu(t.gpu, x), dy_dev = to_gpu(t.gpu, dy), y_dev = to_gpu(t.gpu, nans(n));
       std::vector<float> y(n);
       cpu::dropout_forward<float>(t.cpu, n, x.data(), p, seed, y.data());
-      cuda::dropout_forward(t.gpu, n, fp(dxin), p, seed, fp(dout));
-      REQUIRE_TWIN("dropout y", from_gpu<float>(t.gpu, dout), y, 0.0);
+      cuda::dropout_forward(t.gpu, n, fp(x_dev), p, seed, fp(y_dev));
+      REQUIRE_TWIN("dropout y", from_gpu<float>(t.gpu, y_dev), y, 0.0);
       require_grad_modes(
           t, "dropout dx", n,
           [&](GradMode m, float* d) { cpu::dropout_backward<float>(t.cpu, n, dy.data(), p, seed, d, m); },
-          [&](GradMode m, float* d) { cuda::dropout_backward(t.gpu, n, fp(ddy), p, seed, d, m); }, 0.0);
+          [&](GradMode m, float* d) { cuda::dropout_backward(t.gpu, n, fp(dy_dev), p, seed, d, m); }, 0.0);
     }
   }
 }

@@ -24,23 +24,25 @@ TEST_CASE("gpu softmax cross-entropy with a label outside the classes", "[gpu][s
         cpu::softmax_cross_entropy_forward<float>(t.cpu, n, k, logits.data(), labels.data(), loss.data()),
         Catch::Contains("sample 3 of the batch has label " + std::to_string(bad)));
 
-    Tensor dl = to_gpu(t.gpu, logits), dlab = to_gpu(t.gpu, labels), dloss = to_gpu(t.gpu, std::vector<float>{0});
-    cuda::softmax_cross_entropy_forward(t.gpu, n, k, fp(dl), dlab.data<int32_t>(), fp(dloss));
-    CHECK(std::isnan(from_gpu<float>(t.gpu, dloss)[0]));
+    Tensor logits_dev = to_gpu(t.gpu, logits), labels_dev = to_gpu(t.gpu, labels),
+           loss_dev = to_gpu(t.gpu, std::vector<float>{0});
+    cuda::softmax_cross_entropy_forward(t.gpu, n, k, fp(logits_dev), labels_dev.data<int32_t>(), fp(loss_dev));
+    CHECK(std::isnan(from_gpu<float>(t.gpu, loss_dev)[0]));
 
-    Tensor dup = to_gpu(t.gpu, std::vector<float>{1}), dgrad = to_gpu(t.gpu, std::vector<float>(n * k, 0));
-    cuda::softmax_cross_entropy_backward(t.gpu, n, k, fp(dl), dlab.data<int32_t>(), fp(dup), fp(dgrad),
-                                         GradMode::assign);
-    const auto g = from_gpu<float>(t.gpu, dgrad);
+    Tensor upstream_dev = to_gpu(t.gpu, std::vector<float>{1}),
+           dlogits_dev = to_gpu(t.gpu, std::vector<float>(n * k, 0));
+    cuda::softmax_cross_entropy_backward(t.gpu, n, k, fp(logits_dev), labels_dev.data<int32_t>(), fp(upstream_dev),
+                                         fp(dlogits_dev), GradMode::assign);
+    const auto g = from_gpu<float>(t.gpu, dlogits_dev);
     for (int64_t j = 0; j < k; ++j) {
       CHECK(std::isnan(g[3 * k + j]));   // the bad row
       CHECK(std::isfinite(g[2 * k + j]));  // the others are untouched
     }
 
-    Tensor dcorrect = to_gpu(t.gpu, std::vector<int64_t>{0});
-    cuda::count_correct(t.gpu, n, k, fp(dl), dlab.data<int32_t>(), dcorrect.data<int64_t>());
+    Tensor correct_dev = to_gpu(t.gpu, std::vector<int64_t>{0});
+    cuda::count_correct(t.gpu, n, k, fp(logits_dev), labels_dev.data<int32_t>(), correct_dev.data<int64_t>());
     std::vector<int64_t> correct = {0};
     cpu::count_correct<float>(t.cpu, n, k, logits.data(), labels.data(), correct.data());
-    CHECK(from_gpu<int64_t>(t.gpu, dcorrect) == correct);
+    CHECK(from_gpu<int64_t>(t.gpu, correct_dev) == correct);
   }
 }

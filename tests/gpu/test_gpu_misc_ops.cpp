@@ -193,35 +193,36 @@ TEST_CASE("gpu softmax cross-entropy and count_correct", "[gpu][softmax_ce][sani
     auto logits = uniform(rng, n * k, -4, 4);
     std::vector<int32_t> labels(n);
     for (auto& l : labels) l = static_cast<int32_t>(rng.below(static_cast<uint64_t>(k)));
-    Tensor dl = to_gpu(t.gpu, logits), dlab = to_gpu(t.gpu, labels);
+    Tensor logits_dev = to_gpu(t.gpu, logits), labels_dev = to_gpu(t.gpu, labels);
 
     std::vector<float> loss(1);
-    Tensor dloss = to_gpu(t.gpu, nans(1));
+    Tensor loss_dev = to_gpu(t.gpu, nans(1));
     cpu::softmax_cross_entropy_forward<float>(t.cpu, n, k, logits.data(), labels.data(), loss.data());
-    cuda::softmax_cross_entropy_forward(t.gpu, n, k, fp(dl), dlab.data<int32_t>(), fp(dloss));
-    REQUIRE_TWIN("loss", from_gpu<float>(t.gpu, dloss), loss, 1e-5);
+    cuda::softmax_cross_entropy_forward(t.gpu, n, k, fp(logits_dev), labels_dev.data<int32_t>(), fp(loss_dev));
+    REQUIRE_TWIN("loss", from_gpu<float>(t.gpu, loss_dev), loss, 1e-5);
 
     const std::vector<float> upstream = {0.7f};
-    Tensor dup = to_gpu(t.gpu, upstream);
+    Tensor upstream_dev = to_gpu(t.gpu, upstream);
     require_grad_modes(
         t, "dlogits", n * k,
         [&](GradMode m, float* d) {
           cpu::softmax_cross_entropy_backward<float>(t.cpu, n, k, logits.data(), labels.data(), upstream.data(), d, m);
         },
         [&](GradMode m, float* d) {
-          cuda::softmax_cross_entropy_backward(t.gpu, n, k, fp(dl), dlab.data<int32_t>(), fp(dup), d, m);
+          cuda::softmax_cross_entropy_backward(t.gpu, n, k, fp(logits_dev), labels_dev.data<int32_t>(),
+                                               fp(upstream_dev), d, m);
         },
         elementwise_tol);
 
     // Ties: integer logits in a small range, so rows often have several
     // maxima; the first one counts, as std::max_element.
     for (float& v : logits) v = static_cast<float>(rng.below(3));
-    Tensor dties = to_gpu(t.gpu, logits);
+    Tensor ties_dev = to_gpu(t.gpu, logits);
     std::vector<int64_t> correct = {5};
-    Tensor dcorrect = to_gpu(t.gpu, correct);
+    Tensor correct_dev = to_gpu(t.gpu, correct);
     cpu::count_correct<float>(t.cpu, n, k, logits.data(), labels.data(), correct.data());
-    cuda::count_correct(t.gpu, n, k, fp(dties), dlab.data<int32_t>(), dcorrect.data<int64_t>());
-    REQUIRE(from_gpu<int64_t>(t.gpu, dcorrect) == correct);
+    cuda::count_correct(t.gpu, n, k, fp(ties_dev), labels_dev.data<int32_t>(), correct_dev.data<int64_t>());
+    REQUIRE(from_gpu<int64_t>(t.gpu, correct_dev) == correct);
   }
 }
 

@@ -21,11 +21,11 @@ TEST_CASE("gpu soft_threshold equals the CPU", "[gpu][proximal][sanitize]") {
         x[2] = 0.0f;
         x[3] = -0.0f;
       }
-      Tensor dx = to_gpu(t.gpu, x);
+      Tensor x_dev = to_gpu(t.gpu, x);
       cpu::soft_threshold<float>(t.cpu, n, threshold, x.data());
-      cuda::soft_threshold(t.gpu, n, threshold, fp(dx));
+      cuda::soft_threshold(t.gpu, n, threshold, fp(x_dev));
       // The same operations on both sides: bit for bit.
-      REQUIRE_TWIN("soft_threshold", from_gpu<float>(t.gpu, dx), x, 0.0);
+      REQUIRE_TWIN("soft_threshold", from_gpu<float>(t.gpu, x_dev), x, 0.0);
     }
   }
 }

@@ -7,6 +7,14 @@
 // time, so one copy suffices), so ThreadSanitizer sees a missing
 // __syncthreads as a data race on it.
 //
+// Every launch is checked against the limits of sm_75 and sm_90 (grid
+// x <= 2^31-1, y and z <= 65535; 1..1024 threads in whole warps, 256 here;
+// static + dynamic shared memory <= 48 KB, the most a kernel gets without
+// cudaFuncSetAttribute, which is not modelled: a kernel that opts in to
+// more adds it here). A violation aborts naming the kernel: on a GPU the
+// launch would fail or, worse, be caught late. Registers are invisible here:
+// tests/cuda_build/check_resource_usage.py checks them on the built cubins.
+//
 // Not modelled: lockstep warps (the kernels never rely on them), the
 // read-only cache of __ldg, misaligned 16-byte accesses, races between
 // blocks (blocks never overlap here), FMA contraction (g++ does not
@@ -17,6 +25,9 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -47,6 +58,10 @@ struct BlockState {
   std::unique_ptr<std::barrier<>> block_barrier;
   std::unique_ptr<std::barrier<>> warp_barrier[32];
   alignas(16) unsigned char exchange[32][32][8];  // [warp][lane] 8 bytes
+  // The block's static __shared__ variables (address, bytes), noted by
+  // transform.py's note_shared after each declaration.
+  std::mutex shared_mutex;
+  std::vector<std::pair<const void*, size_t>> shared;
 };
 inline BlockState* g_block = nullptr;
 inline dim3 g_block_idx, g_grid_dim, g_block_dim;
@@ -55,6 +70,20 @@ inline thread_local dim3 t_thread_idx;
 }  // namespace emu
 
 #define threadIdx (::emu::t_thread_idx)
+
+namespace emu {
+// Called after each static __shared__ declaration; the first lane of each
+// warp records it (one variable per address), so a kernel's static shared
+// memory is the sum over what its threads declared.
+inline void note_shared(const void* p, size_t bytes) {
+  if ((t_thread_idx.x & 31) != 0) return;
+  std::lock_guard<std::mutex> lock(g_block->shared_mutex);
+  for (const auto& [q, n] : g_block->shared)
+    if (q == p) return;
+  g_block->shared.emplace_back(p, bytes);
+}
+}  // namespace emu
+
 #define blockIdx (::emu::g_block_idx)
 #define gridDim (::emu::g_grid_dim)
 #define blockDim (::emu::g_block_dim)
@@ -127,11 +156,44 @@ struct Pool {
   }
 };
 
-// Runs body() for every thread of every block of the grid.
-inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
+// The launch limits shared by sm_75 and sm_90 (CUDA C Programming Guide,
+// "Technical Specifications per Compute Capability").
+constexpr unsigned long long max_grid_x = (1ull << 31) - 1, max_grid_yz = 65535;
+constexpr unsigned max_block_threads = 1024;
+constexpr size_t max_shared_default = 48 * 1024;  // per block, without cudaFuncSetAttribute
+
+[[noreturn]] inline void launch_error(const char* kernel, const char* what, unsigned long long value,
+                                      unsigned long long limit) {
+  std::fprintf(stderr, "emu: launch of %s: %s is %llu, the limit on sm_75 and sm_90 is %llu\n", kernel, what, value,
+               limit);
+  std::abort();
+}
+
+inline void check_launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared) {
+  if (grid.x < 1 || grid.x > max_grid_x) launch_error(kernel, "gridDim.x", grid.x, max_grid_x);
+  if (grid.y < 1 || grid.y > max_grid_yz) launch_error(kernel, "gridDim.y", grid.y, max_grid_yz);
+  if (grid.z < 1 || grid.z > max_grid_yz) launch_error(kernel, "gridDim.z", grid.z, max_grid_yz);
+  const unsigned long long threads = 1ull * block.x * block.y * block.z;
+  if (threads < 1 || threads > max_block_threads) launch_error(kernel, "threads per block", threads, max_block_threads);
+  if (threads % 32 != 0) launch_error(kernel, "threads per block (not a whole number of warps)", threads, threads / 32 * 32);
+  if (block.y != 1 || block.z != 1) launch_error(kernel, "blockDim.y * blockDim.z (the emulation runs 1-D blocks)", block.y * block.z, 1);
+  if (threads > Pool::size) launch_error(kernel, "threads per block (the emulation's pool)", threads, Pool::size);
+  if (dynamic_shared > max_shared_default) launch_error(kernel, "dynamic shared memory", dynamic_shared, max_shared_default);
+}
+
+inline void check_shared(const char* kernel, const BlockState& state, size_t dynamic_shared) {
+  size_t total = dynamic_shared;
+  for (const auto& [p, n] : state.shared) total += n;
+  if (total > max_shared_default) launch_error(kernel, "static + dynamic shared memory per block", total, max_shared_default);
+}
+
+// Runs body() for every thread of every block of the grid, after checking
+// the configuration; the shared memory the kernel declares is checked after
+// its first block (declarations are seen only when they run).
+inline void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char* kernel, const std::function<void()>& body) {
   static Pool* pool = new Pool;  // never destroyed: its threads wait at exit
+  check_launch(kernel, grid, block, dynamic_shared);
   const unsigned threads = block.x * block.y * block.z;
-  if (block.y != 1 || block.z != 1 || threads > Pool::size || threads % 32 != 0) throw std::runtime_error("emu: block");
   g_grid_dim = grid;
   g_block_dim = block;
   for (unsigned z = 0; z < grid.z; ++z)
@@ -148,6 +210,7 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
         pool->start.arrive_and_wait();
         pool->done.arrive_and_wait();
         g_block = nullptr;
+        check_shared(kernel, state, dynamic_shared);
       }
 }
 

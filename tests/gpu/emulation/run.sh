@@ -16,9 +16,10 @@
 # "emulation (MODE): FAILED ...", and the exit status is non-zero when a
 # source does not compile or link or a test fails. Design decision:
 # the kernel sources are used as they are (a script rewrites only the <<<>>>
-# launches), so what passes here is the code that ships; the engine, CPU
+# launches and notes each __shared__ declaration's size), so what passes here is the code that ships; the engine, CPU
 # references and test files are compiled unchanged against a fake CUDA
-# backend (fake_backend.cpp).
+# backend (fake_backend.cpp). CUB, which g++ cannot compile, is modelled
+# by emu_cub.h (kernels/cuda/cub_include.cuh picks it under the emulation).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 R=$(cd "$HERE/../../.." && pwd)
@@ -32,6 +33,8 @@ generate() {
   python3 "$HERE/transform.py" "$1" > "$2.tmp"
   if cmp -s "$2.tmp" "$2"; then rm "$2.tmp"; else mv "$2.tmp" "$2"; fi
 }
+# The emulation's own checks first (the CUB model, the launch limits).
+bash "$HERE/selftest.sh" "$D/selftest" || { echo "emulation ($MODE): FAILED: the self-test (above)"; exit 1; }
 for f in "$R"/kernels/cuda/*.cu; do generate "$f" "$D/gen/$(basename "$f" .cu).cpp"; done
 for f in "$R"/kernels/cuda/*.cuh; do generate "$f" "$D/gen/kernels/cuda/$(basename "$f")"; done
 

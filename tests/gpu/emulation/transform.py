@@ -1,8 +1,16 @@
 # Turns every `kernel<...><<<grid, block, smem, stream>>>(args);` of a .cu
-# file into `::emu::launch(dim3(grid), dim3(block), [&] { kernel<...>(args); })`
-# so that g++ can compile it with cuda_emu.h. Usage: transform.py FILE > OUT
+# file into `::emu::launch(dim3(grid), dim3(block), smem, "kernel<...>",
+# [&] { kernel<...>(args); })` so that g++ can compile it with cuda_emu.h,
+# which checks the launch configuration against the GPUs' limits; and
+# follows every `__shared__ ... name[...];` declaration with
+# `::emu::note_shared(&name, sizeof(name));` so that the launch also knows
+# the kernel's static shared memory. Usage: transform.py FILE > OUT
 import re, sys
 src = open(sys.argv[1]).read()
+# Static shared declarations (not `extern __shared__`: that is the dynamic
+# part, sized by the launch).
+src = re.sub(r'(?<!extern )(__shared__\s[^;(){}]*?\b([A-Za-z_]\w*)\s*(?:\[[^;\]]*\]\s*)*;)',
+             r'\1 ::emu::note_shared(&\2, sizeof(\2));', src)
 out = []
 i = 0
 while True:
@@ -44,6 +52,7 @@ while True:
         m += 1
     args = src[e+4:m]
     out.append(src[i:k])
-    out.append('::emu::launch(dim3(%s), dim3(%s), [&] { %s(%s); })' % (parts[0].strip(), parts[1].strip(), name, args))
+    smem = parts[2].strip() if len(parts) > 2 else '0'
+    out.append('::emu::launch(dim3(%s), dim3(%s), %s, "%s", [&] { %s(%s); })' % (parts[0].strip(), parts[1].strip(), smem, name, name, args))
     i = m + 1
 sys.stdout.write(''.join(out))

@@ -1,0 +1,37 @@
+// The emulation checking itself (selftest.sh): a CUB result read outside
+// thread 0 is NaN, and launches over the sm_75/sm_90 limits abort naming
+// the kernel. Compiled through transform.py + cuda_emu.h like a kernel file.
+#include "kernels/cuda/cub_include.cuh"
+#include <cstdio>
+#include <cstring>
+#include <cmath>
+#include <cstdlib>
+constexpr int bt = 64;
+__global__ void sum_kernel(const float* x, float* out, int reader) {
+  using B = cub::BlockReduce<float, bt>;
+  __shared__ typename B::TempStorage temp;
+  const float s = B(temp).Sum(x[threadIdx.x]);
+  if (threadIdx.x == reader) out[0] = s;
+}
+__global__ void big_shared_kernel(float* out) {
+  __shared__ float tile[13000];  // 52,000 bytes > 48 KB
+  tile[threadIdx.x] = 1.0f;
+  __syncthreads();
+  if (threadIdx.x == 0) out[0] = tile[1];
+}
+int main(int argc, char** argv) {
+  float x[bt], out = 0;
+  for (int i = 0; i < bt; ++i) x[i] = float(i);
+  const int reader = std::atoi(argv[1]);
+  if (reader >= 0) {
+    sum_kernel<<<1, bt, 0, 0>>>(x, &out, reader);
+    std::printf("sum read by thread %d: %g\n", reader, out);
+  } else if (reader == -1) {
+    big_shared_kernel<<<1, 64, 0, 0>>>(&out);
+  } else if (reader == -2) {
+    sum_kernel<<<dim3(1, 70000), bt, 0, 0>>>(x, &out, 0);
+  } else {
+    big_shared_kernel<<<1, 64, 1024, 0>>>(&out);
+  }
+  return 0;
+}
