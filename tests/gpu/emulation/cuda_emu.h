@@ -127,9 +127,17 @@ struct Pool {
   }
 };
 
+}  // namespace emu
+
+// Counts one launch (fake_backend.cpp; read by tests/gpu/launch_count.h).
+extern "C" void rotor_emu_note_launch();
+
+namespace emu {
+
 // Runs body() for every thread of every block of the grid.
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
   static Pool* pool = new Pool;  // never destroyed: its threads wait at exit
+  rotor_emu_note_launch();
   const unsigned threads = block.x * block.y * block.z;
   if (block.y != 1 || block.z != 1 || threads > Pool::size || threads % 32 != 0) throw std::runtime_error("emu: block");
   g_grid_dim = grid;
