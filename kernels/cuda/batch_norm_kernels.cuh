@@ -19,7 +19,7 @@
 // With ADD every pass also reads r once, to recompute z = BN(x) + r.
 // The second read of x (and dy) usually hits L2: a 128x16x32x32 tensor is
 // 8 MB. Run with: build/tests/gpu/rotor_gpu_tests "[bn]"; timed by
-// build/bench/cuda/bench_cuda bn_rrelu and batch_norm.
+// build/bench/cuda/bench_cuda bn_rrelu, batch_norm and bn_add_act.
 #pragma once
 
 #include "kernels/cuda/channel_reduce.cuh"
