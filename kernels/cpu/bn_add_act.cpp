@@ -7,6 +7,7 @@
 #include "kernels/bn_add_act.h"
 
 #include "engine/context.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/channel_stats.h"
 
 namespace rotor::cpu {
@@ -22,11 +23,11 @@ void apply(const ChannelShape& s, int64_t c0, int64_t c1, const T* x, const T* r
            const double* shift, const T* slope, T* y) {
   for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
     const double a = scale[c - c0], sh = shift[c - c0];
-    const T b = slope ? slope[c] : T(1);
+    const double b = slope ? double(slope[c]) : 1.0;
     for (int64_t i = base; i < base + s.hw; ++i) {
       const T bn = static_cast<T>(x[i] * a + sh);
       const T z = bn + r[i];
-      y[i] = z > T(0) ? b * z : T(0);
+      y[i] = static_cast<T>(where_positive(z, b * z));  // b * z rounded once, as T's product is
     }
   });
 }
@@ -65,12 +66,13 @@ void bn_add_act_backward(Context& ctx, const ChannelShape& s, const T* x, const 
     const int64_t w = c1 - c0;
     double *sum_dz = tmp, *sum_dz_xhat = tmp + w, *sum_dy_act = tmp + 2 * w;
     // The gradient at z = BN(x) + r, from z recomputed as the forward
-    // rounded it: dz = dy * b where z > 0, else 0.
+    // rounded it: dz = dy * b where z > 0, else 0 (a mask, not a branch:
+    // kernels/cpu/branchless.h; the double product rounds to T as T's does).
     auto grad_at_sum = [&](int64_t c, int64_t i, double xhat, T* z_out) {
       const T z = static_cast<T>(gamma[c] * xhat + beta[c]) + r[i];
-      const T b = slope ? slope[c] : T(1);
+      const double b = slope ? double(slope[c]) : 1.0;
       *z_out = z;
-      return z > T(0) ? dy[i] * b : T(0);
+      return static_cast<T>(where_positive(z, dy[i] * b));
     };
     // Pass 1: dr (it needs no reduction) and the three per-channel sums.
     for_planes(s, c0, c1, [&](int64_t, int64_t c, int64_t base) {
@@ -82,7 +84,7 @@ void bn_add_act_backward(Context& ctx, const ChannelShape& s, const T* x, const 
         if (dr) dr[i] = dr_mode == GradMode::accumulate ? dr[i] + dz : dz;
         sum_dz[c - c0] += dz;
         sum_dz_xhat[c - c0] += dz * xhat;
-        if (z > T(0)) sum_dy_act[c - c0] += static_cast<double>(dy[i]) * z;
+        sum_dy_act[c - c0] += where_positive(z, static_cast<double>(dy[i]) * z);
       }
     });
     for (int64_t c = c0; c < c1; ++c) {
