@@ -2,7 +2,9 @@
 // CIFAR ResNet-20 training step (batch 128), each as a fraction of a ceiling
 // measured in the same run on the same threads:
 //   compute-bound (conv2d)  : our GEMM at 1024^3 (GFLOP/s);
-//   memory-bound (bn_rrelu) : a large memcpy (GB/s counted as read + write).
+//   memory-bound (bn_rrelu, bn_add_act) : a large memcpy (GB/s counted as
+//   read + write). bn_add_act (a residual block's tail) is timed beside
+//   the unfused batch_norm, add, rrelu sequence it replaced.
 //
 //   bench_cpu_kernels [--threads N] [--repeats N]
 //
@@ -23,7 +25,11 @@
 #include "apps/cli.h"
 #include "engine/context.h"
 #include "engine/rng.h"
+#include "kernels/activation.h"
+#include "kernels/batch_norm.h"
+#include "kernels/bn_add_act.h"
 #include "kernels/bn_rrelu.h"
+#include "kernels/elementwise.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
 
@@ -124,6 +130,52 @@ void bench_bn_rrelu(Context& ctx, Rng& rng, int repeats, const Ceilings& c) {
   print_row("bn_rrelu backward", shape, bwd, 3 * bytes / bwd / 1e6, "GB/s", c.gbps);
 }
 
+// A residual block's tail, y = RReLU(BN(x) + r): fused, then the unfused
+// sequence (batch_norm, add, rrelu; backward rrelu, the add's two gradient
+// copies, batch_norm), each against the least traffic of the fused op.
+void bench_bn_add_act(Context& ctx, Rng& rng, int repeats, const Ceilings& c) {
+  const ChannelShape s{128, 16, 32 * 32};
+  const size_t n = static_cast<size_t>(s.numel());
+  const std::vector<float> x = random_floats(rng, s.numel()), r = random_floats(rng, s.numel()),
+                           dy = random_floats(rng, s.numel());
+  std::vector<float> gamma(16, 1.f), beta(16, 0.1f), slope(16, 0.5f), rm(16, 0.f), rv(16, 1.f), mean(16),
+      invstd(16), y(n), dx(n), dr(n), bn(n), z(n), dz(n), dbn(n), dgamma(16), dbeta(16), dslope(16);
+  const double bytes = static_cast<double>(n) * sizeof(float);
+  const std::string shape = "128x16x32x32";
+  for (const bool fused : {true, false}) {
+    const std::string name = fused ? "bn_add_act" : "unfused tail";
+    const double fwd = median_ms(repeats, [&] {
+      if (fused) {
+        cpu::bn_add_act_forward_train<float>(ctx, s, x.data(), r.data(), gamma.data(), beta.data(), slope.data(),
+                                             rm.data(), rv.data(), 0.1, 1e-5, y.data(), mean.data(), invstd.data());
+        return;
+      }
+      cpu::batch_norm_forward_train<float>(ctx, s, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), 0.1,
+                                           1e-5, bn.data(), mean.data(), invstd.data());
+      cpu::add_forward<float>(ctx, s.numel(), bn.data(), r.data(), z.data());
+      cpu::rrelu_forward<float>(ctx, s, z.data(), slope.data(), y.data());
+    });
+    // Read x and r, write y.
+    print_row(name + " fwd", shape, fwd, 3 * bytes / fwd / 1e6, "GB/s", c.gbps);
+    const double bwd = median_ms(repeats, [&] {
+      if (fused) {
+        cpu::bn_add_act_backward<float>(ctx, s, x.data(), r.data(), dy.data(), gamma.data(), beta.data(),
+                                        slope.data(), mean.data(), invstd.data(), dx.data(), GradMode::assign,
+                                        dr.data(), GradMode::assign, dgamma.data(), dbeta.data(), dslope.data());
+        return;
+      }
+      cpu::rrelu_backward<float>(ctx, s, z.data(), dy.data(), slope.data(), dz.data(), GradMode::assign,
+                                 dslope.data());
+      cpu::copy_grad<float>(ctx, s.numel(), dz.data(), dbn.data(), GradMode::assign);
+      cpu::copy_grad<float>(ctx, s.numel(), dz.data(), dr.data(), GradMode::assign);
+      cpu::batch_norm_backward<float>(ctx, s, x.data(), dbn.data(), gamma.data(), mean.data(), invstd.data(),
+                                      dx.data(), GradMode::assign, dgamma.data(), dbeta.data());
+    });
+    // Read x, r and dy, write dx and dr.
+    print_row(name + " bwd", shape, bwd, 5 * bytes / bwd / 1e6, "GB/s", c.gbps);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -148,6 +200,7 @@ int main(int argc, char** argv) try {
   for (const auto& [channels, size] : {std::pair<int64_t, int64_t>{16, 32}, {32, 16}, {64, 8}})
     bench_conv(ctx, rng, repeats, c, channels, size);
   bench_bn_rrelu(ctx, rng, repeats, c);
+  bench_bn_add_act(ctx, rng, repeats, c);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_cpu_kernels: %s\n", e.what());

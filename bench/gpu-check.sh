@@ -47,7 +47,7 @@ TMPD=$(mktemp -d)
 summary_extra() {
   [ -n "${BENCH_OUT:-}" ] && [ -s "$BENCH_OUT" ] || return 0
   echo "---- benchmarks (median; fraction of this run's copy bandwidth or cuBLAS SGEMM) ----"
-  grep -E "^(copy|sgemm|bn_rrelu|batch_norm|conv2d_|softmax_ce|train_step) " "$BENCH_OUT" |
+  grep -E "^(copy|sgemm|bn_rrelu|batch_norm|bn_add_act|conv2d_|softmax_ce|train_step) " "$BENCH_OUT" |
     sed -E 's/\(min +[0-9.]+\)//; s/ rel\.err [^ ]+//; s/  +/  /g'
   grep -E "VALIDATION FAILED|capture failed|bench_cuda:" "$BENCH_OUT"
   return 0

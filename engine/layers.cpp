@@ -107,4 +107,12 @@ Act::Act(Context& ctx, int64_t channels, Activation kind_) : kind(kind_) {
 
 Var Act::forward(Graph& g, const Var& x) { return activation_info(kind).apply(g, x, slope ? slope->var : nullptr); }
 
+Var residual_tail(Graph& g, BatchNorm& bn, const Var& x, const Var& residual, Act& act) {
+  ROTOR_CHECK(!bn.then, "residual_tail: the batch norm must not apply an activation of its own");
+  const Var slope = act.slope ? act.slope->var : nullptr;
+  if (activation_info(act.kind).fuses_into_bn)
+    return bn_add_act(g, x, residual, bn.weight.var, bn.bias.var, slope, bn.running_mean, bn.running_var, bn.config);
+  return act.forward(g, add(g, bn.forward(g, x), residual));
+}
+
 }  // namespace rotor

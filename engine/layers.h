@@ -81,4 +81,12 @@ class Act : public Module {
   Parameter* slope = nullptr;  // only when `kind` has a slope
 };
 
+// The tail of a ResNet basic block, act(bn(x) + residual): one op,
+// bn_add_act, when the activation fuses into batch norm (the same numbers
+// in fewer passes, the residual's gradient written in place), else
+// batch_norm, add and the activation. `bn` has no activation of its own.
+// The modules and their parameters are the same either way, so everything
+// that walks them (files, pruning, export, cost rows) sees no difference.
+Var residual_tail(Graph& g, BatchNorm& bn, const Var& x, const Var& residual, Act& act);
+
 }  // namespace rotor

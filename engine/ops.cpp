@@ -4,6 +4,7 @@
 #include "engine/tensor_util.h"
 #include "kernels/activation.h"
 #include "kernels/batch_norm.h"
+#include "kernels/bn_add_act.h"
 #include "kernels/bn_rrelu.h"
 #include "kernels/channel_select.h"
 #include "kernels/conv2d.h"
@@ -202,6 +203,47 @@ Var batch_norm(Graph& g, const Var& x, const Var& gamma, const Var& beta, Tensor
 Var bn_rrelu(Graph& g, const Var& x, const Var& gamma, const Var& beta, const Var& slope, Tensor& running_mean,
              Tensor& running_var, const BatchNormConfig& config) {
   return bn_forward(g, x, gamma, beta, slope, running_mean, running_var, config, true, "bn_rrelu");
+}
+
+Var bn_add_act(Graph& g, const Var& x, const Var& residual, const Var& gamma, const Var& beta, const Var& slope,
+               Tensor& running_mean, Tensor& running_var, const BatchNormConfig& config) {
+  const char* op = "bn_add_act";
+  check_input(g, x, op, "input");
+  check_input(g, residual, op, "residual");
+  const ChannelShape s = channel_shape(x->value, op);
+  ROTOR_CHECK(residual->value.same_shape(x->value), "{}: residual {} does not match input {}", op,
+              shape_str(residual->value.shape()), shape_str(x->value.shape()));
+  check_vector(g, gamma, s.c, op, "gamma");
+  check_vector(g, beta, s.c, op, "beta");
+  if (slope) check_vector(g, slope, s.c, op, "slope");
+  check_buffer(running_mean, s.c, op, "running_mean");
+  check_buffer(running_var, s.c, op, "running_var");
+  Context& ctx = g.ctx();
+  Var y = output(g, x->value.shape(), g.needs_grad({&x, &residual, &gamma, &beta, &slope}));
+  if (!g.training()) {
+    ROTOR_DISPATCH(ctx, bn_add_act_forward_eval, ctx, s, ptr(x), ptr(residual), ptr(gamma), ptr(beta), ptr(slope),
+                   running_mean.f32(), running_var.f32(), config.eps, ptr(y));
+    return y;
+  }
+  ROTOR_CHECK(s.per_channel() > 1, "{}: training needs more than one value per channel, got input {}", op,
+              shape_str(x->value.shape()));
+  Tensor save_mean = Tensor::empty(ctx, {s.c}), save_invstd = Tensor::empty(ctx, {s.c});
+  ROTOR_DISPATCH(ctx, bn_add_act_forward_train, ctx, s, ptr(x), ptr(residual), ptr(gamma), ptr(beta), ptr(slope),
+                 running_mean.f32(), running_var.f32(), config.momentum, config.eps, ptr(y), save_mean.f32(),
+                 save_invstd.f32());
+  if (y->requires_grad)
+    g.record([&g, x, residual, gamma, beta, slope, y, s, save_mean, save_invstd] {
+      if (!y->grad.defined()) return;
+      Context& ctx = g.ctx();
+      // The residual's gradient goes straight into its target (assigned by
+      // its first writer, added by later ones): no copy through an add.
+      const GradTarget dr = g.grad_target(residual), dx = g.grad_target(x);
+      const GradTarget dgamma = param_target(g, gamma), dbeta = param_target(g, beta), dslope = param_target(g, slope);
+      ROTOR_DISPATCH(ctx, bn_add_act_backward, ctx, s, ptr(x), ptr(residual), y->grad.f32(), ptr(gamma), ptr(beta),
+                     ptr(slope), save_mean.f32(), save_invstd.f32(), dx.data, dx.mode, dr.data, dr.mode, dgamma.data,
+                     dbeta.data, dslope.data);
+    });
+  return y;
 }
 
 Var relu(Graph& g, const Var& x) {

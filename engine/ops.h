@@ -31,6 +31,13 @@ Var batch_norm(Graph& g, const Var& x, const Var& gamma, const Var& beta, Tensor
 Var bn_rrelu(Graph& g, const Var& x, const Var& gamma, const Var& beta, const Var& slope, Tensor& running_mean,
              Tensor& running_var, const BatchNormConfig& config = {});
 
+// Fused y = slope[c] * max(0, batch_norm(x) + residual), the tail of a ResNet
+// basic block; slope nullable (ReLU); residual has x's shape. Computes what
+// rrelu(add(batch_norm(x), residual)) computes, in fewer passes, and writes
+// the residual's gradient in place (kernels/bn_add_act.h).
+Var bn_add_act(Graph& g, const Var& x, const Var& residual, const Var& gamma, const Var& beta, const Var& slope,
+               Tensor& running_mean, Tensor& running_var, const BatchNormConfig& config = {});
+
 // Elementwise activations (kernels/activation.h).
 Var relu(Graph& g, const Var& x);
 // y = slope[c] * max(0, x), slope (C).

@@ -49,10 +49,12 @@ BasicBlock::BasicBlock(Context& ctx, int64_t in_, int64_t out_, int64_t stride_,
 
 Var BasicBlock::forward(Graph& g, const Var& x) {
   const Var x_in = in_index.defined() ? select_channels(g, x, in_index) : x;
-  Var branch = bn2.forward(g, conv2.forward(g, bn1.forward(g, conv1.forward(g, x_in))));
+  Var pre_bn = conv2.forward(g, bn1.forward(g, conv1.forward(g, x_in)));
   Var shortcut = (stride != 1 || in != out) ? shortcut_a(g, x, out, stride) : x;
-  Var sum = out_index.defined() ? add_into_channels(g, shortcut, branch, out_index) : add(g, branch, shortcut);
-  return act.forward(g, sum);
+  // All output channels live: batch norm + add + activation as one op.
+  if (!out_index.defined()) return residual_tail(g, bn2, pre_bn, shortcut, act);
+  // A pruned block's branch adds into a subset of the shortcut's channels.
+  return act.forward(g, add_into_channels(g, shortcut, bn2.forward(g, pre_bn), out_index));
 }
 
 ResNet::ResNet(Context& ctx, const ModelSpec& spec, const ResNetConfig& config)

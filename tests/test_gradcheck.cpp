@@ -9,6 +9,7 @@
 #include "engine/context.h"
 #include "kernels/activation.h"
 #include "kernels/batch_norm.h"
+#include "kernels/bn_add_act.h"
 #include "kernels/bn_rrelu.h"
 #include "kernels/channel_select.h"
 #include "kernels/conv2d.h"
@@ -176,6 +177,67 @@ TEST_CASE("bn_rrelu backward matches central differences, slope gradient include
         REQUIRE_CLOSE("bn_rrelu dslope", minus(ds, offset), nds, grad_atol, grad_rtol);
       } else {
         for (double g : nds) REQUIRE(g == 0.0);  // no slope in the ReLU form: nothing depends on it
+      }
+    }
+  }
+}
+
+TEST_CASE("bn_add_act backward matches central differences: dx, the residual's dr, dgamma, dbeta, dslope",
+          "[grad][bn_add_act]") {
+  Context ctx;
+  Rng rng(19);
+  for (const bool with_slope : {true, false}) {
+    for (const ChannelShape s : {ChannelShape{5, 6, 12}, ChannelShape{16, 4, 1}, ChannelShape{2, 3, 5}}) {
+      INFO((with_slope ? "rrelu" : "relu") << " shape n=" << s.n << " c=" << s.c << " hw=" << s.hw);
+      std::vector<double> x, res, gamma, beta, slope, y(s.numel()), rm(s.c), rv(s.c), mean(s.c), invstd(s.c);
+      const std::vector<double> r = random_vector(rng, s.numel());
+      const double* sp = nullptr;
+      auto loss = [&] {
+        cpu::bn_add_act_forward_train<double>(ctx, s, x.data(), res.data(), gamma.data(), beta.data(), sp, rm.data(),
+                                              rv.data(), 0.1, 1e-5, y.data(), mean.data(), invstd.data());
+        return dot(y, r);
+      };
+      // Draw until no sum BN(x) + residual sits near the kink, where the
+      // central difference would straddle it.
+      for (int attempt = 0;; ++attempt) {
+        REQUIRE(attempt < 100);
+        x = random_vector(rng, s.numel(), -2, 2);
+        res = random_vector(rng, s.numel(), -1, 1);
+        gamma = random_away_from_zero(rng, s.c, 0.5, 1.5);
+        beta = random_vector(rng, s.c, -0.5, 0.5);
+        slope = random_away_from_zero(rng, s.c, 0.3, 1.5);
+        sp = with_slope ? slope.data() : nullptr;
+        loss();
+        double nearest = 1e9;
+        for (int64_t i = 0; i < s.numel(); ++i) {
+          const int64_t c = (i / s.hw) % s.c;
+          nearest = std::min(nearest, std::fabs(gamma[c] * (x[i] - mean[c]) * invstd[c] + beta[c] + res[i]));
+        }
+        if (nearest > 1e-3) break;
+      }
+      const auto ndx = numeric_grad(x, loss, 1e-6), ndr = numeric_grad(res, loss), ndg = numeric_grad(gamma, loss),
+                 ndb = numeric_grad(beta, loss), nds = numeric_grad(slope, loss);
+      loss();
+      check_input_grad("bn_add_act dx", x.size(), ndx, [&](double* dx, GradMode mode) {
+        cpu::bn_add_act_backward<double>(ctx, s, x.data(), res.data(), r.data(), gamma.data(), beta.data(), sp,
+                                         mean.data(), invstd.data(), dx, mode, nullptr, GradMode::assign, nullptr,
+                                         nullptr, nullptr);
+      });
+      check_input_grad("bn_add_act dr", res.size(), ndr, [&](double* dr, GradMode mode) {
+        cpu::bn_add_act_backward<double>(ctx, s, x.data(), res.data(), r.data(), gamma.data(), beta.data(), sp,
+                                         mean.data(), invstd.data(), nullptr, GradMode::assign, dr, mode, nullptr,
+                                         nullptr, nullptr);
+      });
+      std::vector<double> dg(s.c, offset), db(s.c, offset), ds(s.c, offset);
+      cpu::bn_add_act_backward<double>(ctx, s, x.data(), res.data(), r.data(), gamma.data(), beta.data(), sp,
+                                       mean.data(), invstd.data(), nullptr, GradMode::assign, nullptr,
+                                       GradMode::assign, dg.data(), db.data(), with_slope ? ds.data() : nullptr);
+      REQUIRE_CLOSE("bn_add_act dgamma", minus(dg, offset), ndg, grad_atol, grad_rtol);
+      REQUIRE_CLOSE("bn_add_act dbeta", minus(db, offset), ndb, grad_atol, grad_rtol);
+      if (with_slope) {
+        REQUIRE_CLOSE("bn_add_act dslope", minus(ds, offset), nds, grad_atol, grad_rtol);
+      } else {
+        for (double g : nds) REQUIRE(g == 0.0);
       }
     }
   }

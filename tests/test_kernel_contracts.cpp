@@ -35,6 +35,7 @@ struct CpuKernels {
   static constexpr auto rrelu_backward = &cpu::rrelu_backward<float>;
   static constexpr auto batch_norm_backward = &cpu::batch_norm_backward<float>;
   static constexpr auto bn_rrelu_backward = &cpu::bn_rrelu_backward<float>;
+  static constexpr auto bn_add_act_backward = &cpu::bn_add_act_backward<float>;
   static constexpr auto conv2d_backward_data = &cpu::conv2d_backward_data<float>;
   static constexpr auto conv2d_backward_weight = &cpu::conv2d_backward_weight<float>;
   static constexpr auto linear_backward_data = &cpu::linear_backward_data<float>;
@@ -58,6 +59,11 @@ TEST_CASE("kernel contracts on the CPU twins: activation.h", "[contracts]") {
 TEST_CASE("kernel contracts on the CPU twins: batch_norm.h and bn_rrelu.h", "[contracts]") {
   CpuSide side;
   check_batch_norm<CpuKernels>(side, tol);
+}
+
+TEST_CASE("kernel contracts on the CPU twins: bn_add_act.h", "[contracts]") {
+  CpuSide side;
+  check_bn_add_act<CpuKernels>(side, tol);
 }
 
 TEST_CASE("kernel contracts on the CPU twins: conv2d linear pool shortcut channel_select dropout", "[contracts]") {

@@ -60,7 +60,9 @@
 #include "engine/tensor_util.h"
 #include "kernels/activation.h"
 #include "kernels/batch_norm.h"
+#include "kernels/bn_add_act.h"
 #include "kernels/bn_rrelu.h"
+#include "kernels/elementwise.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
 #include "kernels/softmax_ce.h"
@@ -440,6 +442,113 @@ void run_bn(Bench& b, bool act, int variant) {
   b.add(r, b.time(sets, call));
 }
 
+// ---- bn_add_act: a residual block's tail ----------------------------------------
+
+// Forward (train) + backward of y = RReLU(BN(x) + r) at ResNet-20's first
+// stage, fused (variant 0) or as the sequence it replaced (variant 1:
+// batch_norm, add, rrelu forward; rrelu backward, the add's two gradient
+// copies, batch_norm backward).
+void run_bn_add_act(Bench& b, int variant) {
+  const ChannelShape s{128, 16, 1024};
+  const size_t n = s.numel(), c = s.c;
+  Context& ctx = b.ctx();
+  Rng rng(9);
+  const auto x = random_values(rng, n, -2, 2), gamma = random_values(rng, c, 0.5, 1.5),
+             beta = random_values(rng, c, -0.5, 0.5), slope = random_values(rng, c, 0.5, 1.5), dy = random_values(rng, n);
+  auto r = random_values(rng, n);
+  std::vector<float> y(n), rm(c, 0.0f), rv(c, 1.0f), mean(c), invstd(c);
+  cpu::bn_add_act_forward_train<float>(ctx, s, x.data(), r.data(), gamma.data(), beta.data(), slope.data(), rm.data(),
+                                       rv.data(), 0.1, 1e-5, y.data(), mean.data(), invstd.data());
+  // Move r off the kink, where float and double may decide differently (the
+  // statistics do not depend on r).
+  for (size_t i = 0; i < n; ++i) {
+    const size_t ch = (i / s.hw) % c;
+    const double z = double(gamma[ch]) * invstd[ch] * (x[i] - mean[ch]) + beta[ch] + r[i];
+    if (std::fabs(z) < 1e-3) r[i] += static_cast<float>(z < 0 ? -2e-3 : 2e-3);
+  }
+  std::fill(rm.begin(), rm.end(), 0.0f);
+  std::fill(rv.begin(), rv.end(), 1.0f);
+  cpu::bn_add_act_forward_train<float>(ctx, s, x.data(), r.data(), gamma.data(), beta.data(), slope.data(), rm.data(),
+                                       rv.data(), 0.1, 1e-5, y.data(), mean.data(), invstd.data());
+  std::vector<float> dx(n), dr(n), dgamma(c, 0.0f), dbeta(c, 0.0f), dslope(c, 0.0f);
+  cpu::bn_add_act_backward<float>(ctx, s, x.data(), r.data(), dy.data(), gamma.data(), beta.data(), slope.data(),
+                                  mean.data(), invstd.data(), dx.data(), GradMode::assign, dr.data(), GradMode::assign,
+                                  dgamma.data(), dbeta.data(), dslope.data());
+
+  // Device buffers, rotated: x, r, dy, y, dx, dr (and bn, z, dz, dbn unfused).
+  const double set_bytes = 4.0 * n * (variant == 1 ? 10 : 6);
+  const int sets = b.sets_for(set_bytes);
+  struct Set {
+    Tensor x, r, dy, y, dx, dr, bn, z, dz, dbn;
+  };
+  std::vector<Set> bufs;
+  auto empty = [&] { return Tensor::empty(ctx, {int64_t(n)}); };
+  for (int i = 0; i < sets; ++i) {
+    Set st{device_tensor(ctx, x), device_tensor(ctx, r), device_tensor(ctx, dy), empty(), empty(), empty(), {}, {}, {},
+           {}};
+    if (variant == 1) {
+      st.bn = empty();
+      st.z = empty();
+      st.dz = empty();
+      st.dbn = empty();
+    }
+    bufs.push_back(std::move(st));
+  }
+  Tensor gamma_dev = device_tensor(ctx, gamma), beta_dev = device_tensor(ctx, beta),
+         slope_dev = device_tensor(ctx, slope), running_mean_dev = Tensor::empty(ctx, {int64_t(c)}),
+         running_var_dev = Tensor::empty(ctx, {int64_t(c)}), mean_dev = Tensor::empty(ctx, {int64_t(c)}),
+         invstd_dev = Tensor::empty(ctx, {int64_t(c)}), dgamma_dev = Tensor::empty(ctx, {int64_t(c)}),
+         dbeta_dev = Tensor::empty(ctx, {int64_t(c)}), dslope_dev = Tensor::empty(ctx, {int64_t(c)});
+  auto reset = [&] {
+    fill(ctx, running_mean_dev, 0.0f);
+    fill(ctx, running_var_dev, 1.0f);
+    fill(ctx, dgamma_dev, 0.0f);
+    fill(ctx, dbeta_dev, 0.0f);
+    fill(ctx, dslope_dev, 0.0f);
+  };
+  auto call = [&](int i) {
+    Set& st = bufs[i];
+    if (variant == 1) {
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), running_mean_dev.f32(),
+                                     running_var_dev.f32(), 0.1, 1e-5, st.bn.f32(), mean_dev.f32(), invstd_dev.f32());
+      cuda::add_forward(ctx, int64_t(n), st.bn.f32(), st.r.f32(), st.z.f32());
+      cuda::rrelu_forward(ctx, s, st.z.f32(), slope_dev.f32(), st.y.f32());
+      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), slope_dev.f32(), st.dz.f32(), GradMode::assign,
+                           dslope_dev.f32());
+      cuda::copy_grad(ctx, int64_t(n), st.dz.f32(), st.dbn.f32(), GradMode::assign);
+      cuda::copy_grad(ctx, int64_t(n), st.dz.f32(), st.dr.f32(), GradMode::assign);
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dbn.f32(), gamma_dev.f32(), mean_dev.f32(), invstd_dev.f32(),
+                                st.dx.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32());
+    } else {
+      cuda::bn_add_act_forward_train(ctx, s, st.x.f32(), st.r.f32(), gamma_dev.f32(), beta_dev.f32(), slope_dev.f32(),
+                                     running_mean_dev.f32(), running_var_dev.f32(), 0.1, 1e-5, st.y.f32(),
+                                     mean_dev.f32(), invstd_dev.f32());
+      cuda::bn_add_act_backward(ctx, s, st.x.f32(), st.r.f32(), st.dy.f32(), gamma_dev.f32(), beta_dev.f32(),
+                                slope_dev.f32(), mean_dev.f32(), invstd_dev.f32(), st.dx.f32(), GradMode::assign,
+                                st.dr.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32(), dslope_dev.f32());
+    }
+  };
+
+  reset();
+  call(0);
+  double err = rel_error(host_values(ctx, bufs[0].y), y);
+  err = std::max(err, rel_error(host_values(ctx, bufs[0].dx), dx));
+  err = std::max(err, rel_error(host_values(ctx, bufs[0].dr), dr));
+  err = std::max(err, rel_error(host_values(ctx, mean_dev), mean));
+  err = std::max(err, rel_error(host_values(ctx, invstd_dev), invstd));
+  err = std::max(err, rel_error(host_values(ctx, running_var_dev), rv));
+  err = std::max(err, rel_error(host_values(ctx, dgamma_dev), dgamma));
+  err = std::max(err, rel_error(host_values(ctx, dbeta_dev), dbeta));
+  err = std::max(err, rel_error(host_values(ctx, dslope_dev), dslope));
+  require_valid("bn_add_act", err, 1e-4);
+
+  Result res = make_result("bn_add_act", variant, "fwd+bwd 128x16x32x32");
+  res.bytes = 8.0 * n * 4;  // fwd reads x, r, writes y; bwd reads x, r, dy, writes dx, dr
+  res.rel_err = err;
+  if (variant == 1) res.label += " (unfused)";
+  b.add(res, b.time(sets, call));
+}
+
 // ---- conv2d --------------------------------------------------------------------
 
 enum class ConvDir { fwd, bwd_data, bwd_weight };
@@ -788,6 +897,11 @@ const std::vector<Kernel>& kernel_table() {
        true,
        [](Bench& b, int v, const Options&) { run_bn(b, true, v); }},
       {"batch_norm", {"shipped batch norm"}, true, [](Bench& b, int v, const Options&) { run_bn(b, false, v); }},
+      {"bn_add_act",
+       {"shipped fused batch norm + residual add + RReLU (a block's tail)",
+        "unfused: batch_norm, add, rrelu kernels and the add's two gradient copies"},
+       true,
+       [](Bench& b, int v, const Options&) { run_bn_add_act(b, v); }},
       {"conv2d_fwd",
        {"shipped implicit-GEMM convolution", "explicit im2col + cuBLAS SGEMM (strided batched)"},
        true,

@@ -1,8 +1,10 @@
 // The kernels of batch norm and of the fused batch norm + RReLU, shared by
-// kernels/cuda/batch_norm.cu (ACT = false: plain batch norm) and
+// kernels/cuda/batch_norm.cu (ACT = false: plain batch norm),
 // kernels/cuda/bn_rrelu.cu (ACT = true: y = b * max(0, BN(x)), b = 1
-// without a slope). One set of kernels templated on ACT, so the two ops
-// cannot drift apart; each .cu instantiates only its own ACT.
+// without a slope) and kernels/cuda/bn_add_act.cu (ACT = ADD = true:
+// y = b * max(0, BN(x) + r), a residual block's tail). One set of kernels
+// templated on ACT and ADD, so the three ops cannot drift apart; each .cu
+// instantiates only its own.
 //
 // Training forward, two launches:
 //   stats_partial  grid (chunk, channel): Welford moments of each block's
@@ -12,10 +14,12 @@
 //                  save_invstd and the running statistics), then writes y
 // Backward, two launches, reading x and dy twice (z is recomputed):
 //   backward_partial  sum dz, sum dz*xhat, sum dy*max(z,0) per block
+//                     (ADD: also writes dr = dz, which needs no reduction)
 //   backward_dx       merge (block 0 adds dgamma, dbeta, dslope), write dx
+// With ADD every pass also reads r once, to recompute z = BN(x) + r.
 // The second read of x (and dy) usually hits L2: a 128x16x32x32 tensor is
 // 8 MB. Run with: build/tests/gpu/rotor_gpu_tests "[bn]"; timed by
-// build/bench/cuda/bench_cuda bn_rrelu and batch_norm.
+// build/bench/cuda/bench_cuda bn_rrelu, batch_norm and bn_add_act.
 #pragma once
 
 #include "kernels/cuda/channel_reduce.cuh"
@@ -48,23 +52,30 @@ struct ForwardChannel {
   float mean, scale, shift, slope;
 };
 
-template <int V, bool ACT>
-__device__ __forceinline__ void apply_channel(const float* __restrict__ x, const ChannelGeom& g, uint32_t c,
-                                              const ForwardChannel k, float* __restrict__ y, bool centred) {
+// r: the residual (ADD only; nullptr otherwise).
+template <int V, bool ACT, bool ADD>
+__device__ __forceinline__ void apply_channel(const float* __restrict__ x, const float* __restrict__ r,
+                                              const ChannelGeom& g, uint32_t c, const ForwardChannel k,
+                                              float* __restrict__ y, bool centred) {
   const uint32_t begin = blockIdx.x * g.chunk_units, end = min(begin + g.chunk_units, g.units);
   for (uint32_t u = begin + threadIdx.x; u < end; u += block_threads * unroll) {
-    float v[unroll][V];
+    float v[unroll][V], rv[unroll][V];
 #pragma unroll
-    for (int j = 0; j < unroll; ++j)
-      if (u + j * block_threads < end) load_vec<V>(x + g.offset<V>(c, u + j * block_threads), v[j]);
+    for (int j = 0; j < unroll; ++j) {
+      if (u + j * block_threads >= end) continue;
+      const uint32_t o = g.offset<V>(c, u + j * block_threads);
+      load_vec<V>(x + o, v[j]);
+      if (ADD) load_vec<V>(r + o, rv[j]);
+    }
 #pragma unroll
     for (int j = 0; j < unroll; ++j) {
       if (u + j * block_threads >= end) continue;
 #pragma unroll
       for (int e = 0; e < V; ++e) {
         // Training: (x - mean) * scale + beta; evaluation: x * scale + shift
-        // (each as its CPU twin writes it).
-        const float z = centred ? (v[j][e] - k.mean) * k.scale + k.shift : v[j][e] * k.scale + k.shift;
+        // (each as its CPU twin writes it), then + r.
+        float z = centred ? (v[j][e] - k.mean) * k.scale + k.shift : v[j][e] * k.scale + k.shift;
+        if (ADD) z = __fadd_rn(z, rv[j][e]);  // a separate rounding: never folded into an FMA
         v[j][e] = ACT ? (z > 0.0f ? k.slope * z : 0.0f) : z;
       }
       store_vec<V>(y + g.offset<V>(c, u + j * block_threads), v[j]);
@@ -72,9 +83,10 @@ __device__ __forceinline__ void apply_channel(const float* __restrict__ x, const
   }
 }
 
-template <int V, bool ACT>
+template <int V, bool ACT, bool ADD>
 __global__ void __launch_bounds__(block_threads)
-    bn_forward_apply(const float* __restrict__ x, ChannelGeom g, const Moments<float>* __restrict__ partial,
+    bn_forward_apply(const float* __restrict__ x, const float* __restrict__ r, ChannelGeom g,
+                     const Moments<float>* __restrict__ partial,
                      const float* __restrict__ gamma, const float* __restrict__ beta,
                      const float* __restrict__ slope, float* __restrict__ running_mean,
                      float* __restrict__ running_var, double momentum, double eps, float* __restrict__ y,
@@ -102,12 +114,13 @@ __global__ void __launch_bounds__(block_threads)
     }
   }
   __syncthreads();
-  apply_channel<V, ACT>(x, g, c, k, y, true);
+  apply_channel<V, ACT, ADD>(x, r, g, c, k, y, true);
 }
 
-template <int V, bool ACT>
+template <int V, bool ACT, bool ADD>
 __global__ void __launch_bounds__(block_threads)
-    bn_forward_eval(const float* __restrict__ x, ChannelGeom g, const float* __restrict__ gamma,
+    bn_forward_eval(const float* __restrict__ x, const float* __restrict__ r, ChannelGeom g,
+                    const float* __restrict__ gamma,
                     const float* __restrict__ beta, const float* __restrict__ slope,
                     const float* __restrict__ running_mean, const float* __restrict__ running_var, double eps,
                     float* __restrict__ y) {
@@ -121,7 +134,7 @@ __global__ void __launch_bounds__(block_threads)
     k.slope = ACT && slope ? slope[c] : 1.0f;
   }
   __syncthreads();
-  apply_channel<V, ACT>(x, g, c, k, y, false);
+  apply_channel<V, ACT, ADD>(x, r, g, c, k, y, false);
 }
 
 // Per-channel constants of the backward.
@@ -135,52 +148,73 @@ __device__ __forceinline__ BackwardChannel backward_channel(uint32_t c, const fl
   return {save_mean[c], save_invstd[c], gamma[c], act ? beta[c] : 0.0f, act && slope ? slope[c] : 1.0f};
 }
 
-// dz (the gradient at the batch-norm output) of one value, and whether the
-// activation passed it. z = gamma * xhat + beta is recomputed from x.
-template <bool ACT>
-__device__ __forceinline__ float grad_z(const BackwardChannel& k, float xhat, float dy, float& z, bool& on) {
+// dz (the gradient at the batch-norm output, or with ADD at BN(x) + r) of
+// one value, and whether the activation passed it. z = gamma * xhat + beta
+// (+ r) is recomputed from x (and r).
+template <bool ACT, bool ADD>
+__device__ __forceinline__ float grad_z(const BackwardChannel& k, float xhat, float r, float dy, float& z, bool& on) {
   if (!ACT) {
     on = true;
     z = 0.0f;
     return dy;
   }
   z = k.gamma * xhat + k.beta;
+  if (ADD) z = __fadd_rn(z, r);
   on = z > 0.0f;
   return on ? dy * k.slope : 0.0f;
 }
 
-template <int V, bool ACT>
+// ADD: r is the residual and dr (nullable) its gradient [dr_accumulate].
+template <int V, bool ACT, bool ADD>
 __global__ void __launch_bounds__(block_threads)
-    bn_backward_partial(const float* __restrict__ x, const float* __restrict__ dy, ChannelGeom g,
-                        const float* __restrict__ gamma, const float* __restrict__ beta,
+    bn_backward_partial(const float* __restrict__ x, const float* __restrict__ r, const float* __restrict__ dy,
+                        ChannelGeom g, const float* __restrict__ gamma, const float* __restrict__ beta,
                         const float* __restrict__ slope, const float* __restrict__ save_mean,
-                        const float* __restrict__ save_invstd, Sums<3>* __restrict__ partial) {
+                        const float* __restrict__ save_invstd, Sums<3>* __restrict__ partial,
+                        float* __restrict__ dr, bool dr_accumulate) {
   __shared__ float smem[warps_per_block * 3];
   const uint32_t c = blockIdx.y, chunk = blockIdx.x;
   const BackwardChannel k = backward_channel(c, gamma, beta, slope, save_mean, save_invstd, ACT);
   const uint32_t begin = chunk * g.chunk_units, end = min(begin + g.chunk_units, g.units);
   float s[3] = {0.0f, 0.0f, 0.0f};  // sum dz, sum dz * xhat, sum dy * max(z, 0)
   for (uint32_t u = begin + threadIdx.x; u < end; u += block_threads * unroll) {
-    float xv[unroll][V], dv[unroll][V];
+    float xv[unroll][V], dv[unroll][V], rv[unroll][V];
 #pragma unroll
     for (int j = 0; j < unroll; ++j) {
       if (u + j * block_threads >= end) continue;
       const uint32_t o = g.offset<V>(c, u + j * block_threads);
       load_vec<V>(x + o, xv[j]);
       load_vec<V>(dy + o, dv[j]);
+      if (ADD) load_vec<V>(r + o, rv[j]);
     }
 #pragma unroll
     for (int j = 0; j < unroll; ++j) {
       if (u + j * block_threads >= end) continue;
+      float dzv[V];
 #pragma unroll
       for (int e = 0; e < V; ++e) {
         const float xhat = (xv[j][e] - k.mean) * k.invstd;
         float z;
         bool on;
-        const float dz = grad_z<ACT>(k, xhat, dv[j][e], z, on);
+        const float dz = grad_z<ACT, ADD>(k, xhat, ADD ? rv[j][e] : 0.0f, dv[j][e], z, on);
+        dzv[e] = dz;
         s[0] += dz;
         s[1] += dz * xhat;
         if (ACT && on) s[2] += dv[j][e] * z;
+      }
+      if (ADD && dr) {
+        // dr = dz: the residual's gradient, written where it belongs.
+        const uint32_t o = g.offset<V>(c, u + j * block_threads);
+        float out[V];
+        if (dr_accumulate) {
+          load_vec_rw<V>(dr + o, out);
+#pragma unroll
+          for (int e = 0; e < V; ++e) out[e] += dzv[e];
+        } else {
+#pragma unroll
+          for (int e = 0; e < V; ++e) out[e] = dzv[e];
+        }
+        store_vec<V>(dr + o, out);
       }
     }
   }
@@ -188,9 +222,10 @@ __global__ void __launch_bounds__(block_threads)
   if (threadIdx.x == 0) partial[c * g.chunks + chunk] = Sums<3>{{s[0], s[1], s[2]}};
 }
 
-template <int V, bool ACT>
+template <int V, bool ACT, bool ADD>
 __global__ void __launch_bounds__(block_threads)
-    bn_backward_dx(const float* __restrict__ x, const float* __restrict__ dy, ChannelGeom g,
+    bn_backward_dx(const float* __restrict__ x, const float* __restrict__ r, const float* __restrict__ dy,
+                   ChannelGeom g,
                    const float* __restrict__ gamma, const float* __restrict__ beta, const float* __restrict__ slope,
                    const float* __restrict__ save_mean, const float* __restrict__ save_invstd,
                    const Sums<3>* __restrict__ partial, float* __restrict__ dx, bool accumulate,
@@ -218,13 +253,14 @@ __global__ void __launch_bounds__(block_threads)
   const float gi = k.gamma * k.invstd, mean_dz = coef[0], mean_dz_xhat = coef[1];
   const uint32_t begin = blockIdx.x * g.chunk_units, end = min(begin + g.chunk_units, g.units);
   for (uint32_t u = begin + threadIdx.x; u < end; u += block_threads * unroll) {
-    float xv[unroll][V], dv[unroll][V];
+    float xv[unroll][V], dv[unroll][V], rv[unroll][V];
 #pragma unroll
     for (int j = 0; j < unroll; ++j) {
       if (u + j * block_threads >= end) continue;
       const uint32_t o = g.offset<V>(c, u + j * block_threads);
       load_vec<V>(x + o, xv[j]);
       load_vec<V>(dy + o, dv[j]);
+      if (ADD) load_vec<V>(r + o, rv[j]);
     }
 #pragma unroll
     for (int j = 0; j < unroll; ++j) {
@@ -237,7 +273,7 @@ __global__ void __launch_bounds__(block_threads)
         const float xhat = (xv[j][e] - k.mean) * k.invstd;
         float z;
         bool on;
-        const float dz = grad_z<ACT>(k, xhat, dv[j][e], z, on);
+        const float dz = grad_z<ACT, ADD>(k, xhat, ADD ? rv[j][e] : 0.0f, dv[j][e], z, on);
         // dx = gamma * invstd * (dz - mean(dz) - xhat * mean(dz * xhat))
         const float v = gi * (dz - mean_dz - xhat * mean_dz_xhat);
         out[e] = accumulate ? out[e] + v : v;
@@ -248,74 +284,79 @@ __global__ void __launch_bounds__(block_threads)
 }
 
 // ---- host side -----------------------------------------------------------
+// r (the residual) and dr are read only when ADD; pass nullptr otherwise.
 
-template <bool ACT>
-void forward_train(Context& ctx, const ChannelShape& s, const float* x, const float* gamma, const float* beta,
-                   const float* slope, float* running_mean, float* running_var, double momentum, double eps,
-                   float* y, float* save_mean, float* save_invstd, const char* op) {
+template <bool ACT, bool ADD = false>
+void forward_train(Context& ctx, const ChannelShape& s, const float* x, const float* r, const float* gamma,
+                   const float* beta, const float* slope, float* running_mean, float* running_var, double momentum,
+                   double eps, float* y, float* save_mean, float* save_invstd, const char* op) {
   if (s.numel() == 0) return;
-  const int v = channel_vector_width(s, {x, y});
+  const int v = channel_vector_width(s, {x, r, y});
   const ChannelGeom g = channel_geom(ctx, s, v, op);
   auto* partial = workspace_as<Moments<float>>(ctx, size_t(g.c) * g.chunks);
   const cudaStream_t st = stream_of(ctx);
   if (v == 4) {
     bn_stats_partial<4><<<g.grid(), block_threads, 0, st>>>(x, g, partial);
     ROTOR_CUDA_CHECK_LAUNCH();
-    bn_forward_apply<4, ACT><<<g.grid(), block_threads, 0, st>>>(x, g, partial, gamma, beta, slope, running_mean,
-                                                                 running_var, momentum, eps, y, save_mean,
-                                                                 save_invstd);
+    bn_forward_apply<4, ACT, ADD><<<g.grid(), block_threads, 0, st>>>(x, r, g, partial, gamma, beta, slope,
+                                                                      running_mean, running_var, momentum, eps, y,
+                                                                      save_mean, save_invstd);
   } else {
     bn_stats_partial<1><<<g.grid(), block_threads, 0, st>>>(x, g, partial);
     ROTOR_CUDA_CHECK_LAUNCH();
-    bn_forward_apply<1, ACT><<<g.grid(), block_threads, 0, st>>>(x, g, partial, gamma, beta, slope, running_mean,
-                                                                 running_var, momentum, eps, y, save_mean,
-                                                                 save_invstd);
+    bn_forward_apply<1, ACT, ADD><<<g.grid(), block_threads, 0, st>>>(x, r, g, partial, gamma, beta, slope,
+                                                                      running_mean, running_var, momentum, eps, y,
+                                                                      save_mean, save_invstd);
   }
   ROTOR_CUDA_CHECK_LAUNCH();
 }
 
-template <bool ACT>
-void forward_eval(Context& ctx, const ChannelShape& s, const float* x, const float* gamma, const float* beta,
-                  const float* slope, const float* running_mean, const float* running_var, double eps, float* y,
-                  const char* op) {
+template <bool ACT, bool ADD = false>
+void forward_eval(Context& ctx, const ChannelShape& s, const float* x, const float* r, const float* gamma,
+                  const float* beta, const float* slope, const float* running_mean, const float* running_var,
+                  double eps, float* y, const char* op) {
   if (s.numel() == 0) return;
-  const int v = channel_vector_width(s, {x, y});
+  const int v = channel_vector_width(s, {x, r, y});
   const ChannelGeom g = channel_geom(ctx, s, v, op);
   const cudaStream_t st = stream_of(ctx);
   if (v == 4)
-    bn_forward_eval<4, ACT><<<g.grid(), block_threads, 0, st>>>(x, g, gamma, beta, slope, running_mean,
-                                                                running_var, eps, y);
+    bn_forward_eval<4, ACT, ADD><<<g.grid(), block_threads, 0, st>>>(x, r, g, gamma, beta, slope, running_mean,
+                                                                     running_var, eps, y);
   else
-    bn_forward_eval<1, ACT><<<g.grid(), block_threads, 0, st>>>(x, g, gamma, beta, slope, running_mean,
-                                                                running_var, eps, y);
+    bn_forward_eval<1, ACT, ADD><<<g.grid(), block_threads, 0, st>>>(x, r, g, gamma, beta, slope, running_mean,
+                                                                     running_var, eps, y);
   ROTOR_CUDA_CHECK_LAUNCH();
 }
 
-template <bool ACT>
-void backward(Context& ctx, const ChannelShape& s, const float* x, const float* dy, const float* gamma,
-              const float* beta, const float* slope, const float* save_mean, const float* save_invstd, float* dx,
-              GradMode mode, float* dgamma, float* dbeta, float* dslope, const char* op) {
+template <bool ACT, bool ADD = false>
+void backward(Context& ctx, const ChannelShape& s, const float* x, const float* r, const float* dy,
+              const float* gamma, const float* beta, const float* slope, const float* save_mean,
+              const float* save_invstd, float* dx, GradMode mode, float* dr, GradMode dr_mode, float* dgamma,
+              float* dbeta, float* dslope, const char* op) {
   if (!ACT) dslope = nullptr;
-  if (s.numel() == 0 || (!dx && !dgamma && !dbeta && !dslope)) return;
-  const int v = channel_vector_width(s, {x, dy, dx});
+  if (!ADD) dr = nullptr;
+  if (s.numel() == 0 || (!dx && !dr && !dgamma && !dbeta && !dslope)) return;
+  const int v = channel_vector_width(s, {x, r, dy, dx, dr});
   const ChannelGeom g = channel_geom(ctx, s, v, op);
   auto* partial = workspace_as<Sums<3>>(ctx, size_t(g.c) * g.chunks);
   const cudaStream_t st = stream_of(ctx);
-  const bool acc = mode == GradMode::accumulate;
+  const bool acc = mode == GradMode::accumulate, dr_acc = dr_mode == GradMode::accumulate;
   // Without dx only the merge runs: one block per channel.
   const dim3 dx_grid(dx ? g.chunks : 1, g.c);
   if (v == 4) {
-    bn_backward_partial<4, ACT><<<g.grid(), block_threads, 0, st>>>(x, dy, g, gamma, beta, slope, save_mean,
-                                                                    save_invstd, partial);
+    bn_backward_partial<4, ACT, ADD><<<g.grid(), block_threads, 0, st>>>(x, r, dy, g, gamma, beta, slope, save_mean,
+                                                                         save_invstd, partial, dr, dr_acc);
     ROTOR_CUDA_CHECK_LAUNCH();
-    bn_backward_dx<4, ACT><<<dx_grid, block_threads, 0, st>>>(x, dy, g, gamma, beta, slope, save_mean, save_invstd,
-                                                              partial, dx, acc, dgamma, dbeta, dslope);
+    bn_backward_dx<4, ACT, ADD><<<dx_grid, block_threads, 0, st>>>(x, r, dy, g, gamma, beta, slope, save_mean,
+                                                                   save_invstd, partial, dx, acc, dgamma, dbeta,
+                                                                   dslope);
   } else {
-    bn_backward_partial<1, ACT><<<g.grid(), block_threads, 0, st>>>(x, dy, g, gamma, beta, slope, save_mean,
-                                                                    save_invstd, partial);
+    bn_backward_partial<1, ACT, ADD><<<g.grid(), block_threads, 0, st>>>(x, r, dy, g, gamma, beta, slope, save_mean,
+                                                                         save_invstd, partial, dr, dr_acc);
     ROTOR_CUDA_CHECK_LAUNCH();
-    bn_backward_dx<1, ACT><<<dx_grid, block_threads, 0, st>>>(x, dy, g, gamma, beta, slope, save_mean, save_invstd,
-                                                              partial, dx, acc, dgamma, dbeta, dslope);
+    bn_backward_dx<1, ACT, ADD><<<dx_grid, block_threads, 0, st>>>(x, r, dy, g, gamma, beta, slope, save_mean,
+                                                                   save_invstd, partial, dx, acc, dgamma, dbeta,
+                                                                   dslope);
   }
   ROTOR_CUDA_CHECK_LAUNCH();
 }

@@ -11,22 +11,22 @@ namespace rotor::cuda {
 void bn_rrelu_forward_train(Context& ctx, const ChannelShape& s, const float* x, const float* gamma, const float* beta,
                             const float* slope, float* running_mean, float* running_var, double momentum, double eps,
                             float* y, float* save_mean, float* save_invstd) {
-  detail::bn::forward_train<true>(ctx, s, x, gamma, beta, slope, running_mean, running_var, momentum, eps, y, save_mean,
-                                  save_invstd, "bn_rrelu_forward_train");
+  detail::bn::forward_train<true>(ctx, s, x, nullptr, gamma, beta, slope, running_mean, running_var, momentum, eps, y,
+                                  save_mean, save_invstd, "bn_rrelu_forward_train");
 }
 
 void bn_rrelu_forward_eval(Context& ctx, const ChannelShape& s, const float* x, const float* gamma, const float* beta,
                            const float* slope, const float* running_mean, const float* running_var, double eps,
                            float* y) {
-  detail::bn::forward_eval<true>(ctx, s, x, gamma, beta, slope, running_mean, running_var, eps, y,
+  detail::bn::forward_eval<true>(ctx, s, x, nullptr, gamma, beta, slope, running_mean, running_var, eps, y,
                                  "bn_rrelu_forward_eval");
 }
 
 void bn_rrelu_backward(Context& ctx, const ChannelShape& s, const float* x, const float* dy, const float* gamma,
                        const float* beta, const float* slope, const float* save_mean, const float* save_invstd,
                        float* dx, GradMode mode, float* dgamma, float* dbeta, float* dslope) {
-  detail::bn::backward<true>(ctx, s, x, dy, gamma, beta, slope, save_mean, save_invstd, dx, mode, dgamma, dbeta, dslope,
-                             "bn_rrelu_backward");
+  detail::bn::backward<true>(ctx, s, x, nullptr, dy, gamma, beta, slope, save_mean, save_invstd, dx, mode, nullptr,
+                             GradMode::assign, dgamma, dbeta, dslope, "bn_rrelu_backward");
 }
 
 }  // namespace rotor::cuda

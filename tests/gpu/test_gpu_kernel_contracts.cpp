@@ -36,6 +36,7 @@ struct CudaKernels {
   static constexpr auto rrelu_backward = &cuda::rrelu_backward;
   static constexpr auto batch_norm_backward = &cuda::batch_norm_backward;
   static constexpr auto bn_rrelu_backward = &cuda::bn_rrelu_backward;
+  static constexpr auto bn_add_act_backward = &cuda::bn_add_act_backward;
   static constexpr auto conv2d_backward_data = &cuda::conv2d_backward_data;
   static constexpr auto conv2d_backward_weight = &cuda::conv2d_backward_weight;
   static constexpr auto linear_backward_data = &cuda::linear_backward_data;
@@ -59,6 +60,11 @@ TEST_CASE("gpu kernel contracts: activation.h", "[gpu][contracts][sanitize]") {
 TEST_CASE("gpu kernel contracts: batch_norm.h and bn_rrelu.h", "[gpu][contracts][sanitize]") {
   GpuSide side;
   check_batch_norm<CudaKernels>(side, tol);
+}
+
+TEST_CASE("gpu kernel contracts: bn_add_act.h", "[gpu][contracts][sanitize]") {
+  GpuSide side;
+  check_bn_add_act<CudaKernels>(side, tol);
 }
 
 TEST_CASE("gpu kernel contracts: conv2d linear pool shortcut channel_select dropout", "[gpu][contracts][sanitize]") {

@@ -24,6 +24,7 @@
 #include "engine/context.h"
 #include "kernels/activation.h"
 #include "kernels/batch_norm.h"
+#include "kernels/bn_add_act.h"
 #include "kernels/bn_rrelu.h"
 #include "kernels/channel_select.h"
 #include "kernels/conv2d.h"
@@ -176,6 +177,58 @@ void check_batch_norm(Side& side, double tol) {
       [&](float* d) {
         K::bn_rrelu_backward(ctx, s, x, dy, gamma, beta, slope, mean, invstd, nullptr, GradMode::assign, nullptr,
                              nullptr, d);
+      },
+      tol);
+}
+
+// bn_add_act.h: dx and the residual's dr are input gradients (each in its
+// own GradMode), dgamma, dbeta and dslope parameter gradients.
+template <class K>
+void check_bn_add_act(Side& side, double tol) {
+  Context& ctx = side.ctx();
+  const ChannelShape s{3, 4, 5};
+  const size_t n = static_cast<size_t>(s.numel()), c = 4;
+  const float *x = side.put(ramp(n, -1, 0.2)), *r = side.put(ramp(n, 0.3, -0.05)), *dy = side.put(ramp(n, 0.5, -0.1));
+  const float *gamma = side.put(ramp(c, 0.5, 0.3)), *beta = side.put(ramp(c, -0.2, 0.1));
+  const float *slope = side.put(ramp(c, -1, 0.4)), *mean = side.put(ramp(c, 0.1, 0.05));
+  const float* invstd = side.put(ramp(c, 0.8, 0.1));
+  const GradMode a = GradMode::assign;
+  for (const float* b : {slope, static_cast<const float*>(nullptr)}) {  // RReLU, and ReLU (no slope)
+    const std::string name = b ? "bn_add_act_backward" : "bn_add_act_backward (no slope)";
+    check_input_grad(
+        side, name + " dx", n,
+        [&](float* d, GradMode m) {
+          K::bn_add_act_backward(ctx, s, x, r, dy, gamma, beta, b, mean, invstd, d, m, nullptr, a, nullptr, nullptr,
+                                 nullptr);
+        },
+        tol);
+    check_input_grad(
+        side, name + " dr", n,
+        [&](float* d, GradMode m) {
+          K::bn_add_act_backward(ctx, s, x, r, dy, gamma, beta, b, mean, invstd, nullptr, a, d, m, nullptr, nullptr,
+                                 nullptr);
+        },
+        tol);
+    check_param_grad(
+        side, name + " dgamma", c,
+        [&](float* d) {
+          K::bn_add_act_backward(ctx, s, x, r, dy, gamma, beta, b, mean, invstd, nullptr, a, nullptr, a, d, nullptr,
+                                 nullptr);
+        },
+        tol);
+    check_param_grad(
+        side, name + " dbeta", c,
+        [&](float* d) {
+          K::bn_add_act_backward(ctx, s, x, r, dy, gamma, beta, b, mean, invstd, nullptr, a, nullptr, a, nullptr, d,
+                                 nullptr);
+        },
+        tol);
+  }
+  check_param_grad(
+      side, "bn_add_act_backward dslope", c,
+      [&](float* d) {
+        K::bn_add_act_backward(ctx, s, x, r, dy, gamma, beta, slope, mean, invstd, nullptr, a, nullptr, a, nullptr,
+                               nullptr, d);
       },
       tol);
 }

@@ -187,12 +187,20 @@ inline void check_shared(const char* kernel, const BlockState& state, size_t dyn
   if (total > max_shared_default) launch_error(kernel, "static + dynamic shared memory per block", total, max_shared_default);
 }
 
+}  // namespace emu
+
+// Counts one launch (fake_backend.cpp; read by tests/gpu/launch_count.h).
+extern "C" void rotor_emu_note_launch();
+
+namespace emu {
+
 // Runs body() for every thread of every block of the grid, after checking
 // the configuration; the shared memory the kernel declares is checked after
 // its first block (declarations are seen only when they run).
 inline void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char* kernel, const std::function<void()>& body) {
   static Pool* pool = new Pool;  // never destroyed: its threads wait at exit
   check_launch(kernel, grid, block, dynamic_shared);
+  rotor_emu_note_launch();
   const unsigned threads = block.x * block.y * block.z;
   g_grid_dim = grid;
   g_block_dim = block;

@@ -6,6 +6,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -13,6 +14,13 @@
 #include "engine/context.h"
 #include "engine/cuda/cuda_state.h"
 #include "engine/error.h"
+
+// Kernel launches so far: emu::launch (cuda_emu.h) counts each one, and
+// tests read the count through tests/gpu/launch_count.h. The harness's own
+// counter; product code has none (a real GPU build has no such symbol).
+static uint64_t emu_launches = 0;
+extern "C" void rotor_emu_note_launch() { ++emu_launches; }
+extern "C" uint64_t rotor_emu_launch_count() { return emu_launches; }
 
 namespace rotor {
 namespace {
