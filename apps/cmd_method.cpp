@@ -45,7 +45,7 @@ int cmd_method(const Args& args) {
   ROTOR_USAGE_CHECK(std::find(args.begin(), args.end(), "--resume") == args.end(),
                     "--resume: continue a run with rotor train --resume DIR, then rotor prune and rotor report");
   Args shared;  // where the later steps run
-  for (const char* flag : {"device", "threads"})
+  for (const char* flag : {"device", "threads", "precision"})
     if (const std::string v = flag_value(args, flag); !v.empty()) shared.insert(shared.end(), {"--" + std::string(flag), v});
 
   fmt::print("== rotor method 1/3: train into {}\n", out);

@@ -7,6 +7,10 @@
 // time, so one copy suffices), so ThreadSanitizer sees a missing
 // __syncthreads as a data race on it.
 //
+// Tensor cores (mma.sync, TF32 rounding) and cp.async: emu_mma.h and
+// kernels/cuda/mma.cuh; cp.async is a plain copy at the call, so a missing
+// __syncthreads around it still shows under tsan.
+//
 // Not modelled: lockstep warps (the kernels never rely on them), the
 // read-only cache of __ldg, misaligned 16-byte accesses, races between
 // blocks (blocks never overlap here), FMA contraction (g++ does not
@@ -43,10 +47,13 @@
 
 namespace emu {
 
+struct MmaSlots;
+
 struct BlockState {
   std::unique_ptr<std::barrier<>> block_barrier;
   std::unique_ptr<std::barrier<>> warp_barrier[32];
   alignas(16) unsigned char exchange[32][32][8];  // [warp][lane] 8 bytes
+  std::unique_ptr<MmaSlots[]> mma;                // [warp]: fragments of mma.sync (emu_mma.h)
 };
 inline BlockState* g_block = nullptr;
 inline dim3 g_block_idx, g_grid_dim, g_block_dim;
@@ -58,6 +65,13 @@ inline thread_local dim3 t_thread_idx;
 #define blockIdx (::emu::g_block_idx)
 #define gridDim (::emu::g_grid_dim)
 #define blockDim (::emu::g_block_dim)
+
+#include "emu_mma.h"
+
+namespace emu {
+inline MmaSlots& mma_slots(unsigned warp) { return g_block->mma[warp]; }
+inline void warp_sync_emu(unsigned warp) { g_block->warp_barrier[warp]->arrive_and_wait(); }
+}  // namespace emu
 
 inline void __syncthreads() { emu::g_block->block_barrier->arrive_and_wait(); }
 
@@ -140,6 +154,7 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
         BlockState state;
         state.block_barrier = std::make_unique<std::barrier<>>(threads);
         for (unsigned w = 0; w < threads / 32; ++w) state.warp_barrier[w] = std::make_unique<std::barrier<>>(32);
+        state.mma = std::make_unique<MmaSlots[]>(threads / 32);
         g_block = &state;
         g_block_idx = dim3(x, y, z);
         pool->body = &body;
