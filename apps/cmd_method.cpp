@@ -18,7 +18,7 @@ constexpr const char* method_help = R"(usage: rotor method --out DIR [rotor trai
 
 Runs the method in one folder: rotor train (flags as given, e.g. --recipe type1 --model resnet20
 --data cifar10:DIR), then rotor prune of DIR/model.rotor into DIR/prune (gamma chosen as rotor prune
-does by default), then rotor report into DIR/report. --device and --threads go to all three steps.
+does by default), then rotor report into DIR/report. --device, --threads and --precision go to the prune too.
 Stops at the first step that fails, with that step's exit code. A run stopped early (--stop-after,
 a signal) is not pruned: continue it with rotor train --resume DIR, then prune and report.
 )";

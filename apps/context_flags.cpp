@@ -6,8 +6,8 @@ FlagDef device_flag() { return {"device", "auto|cpu|cuda", "where to run (auto: 
 FlagDef threads_flag() { return {"threads", "N", "CPU threads", "all cores"}; }
 FlagDef precision_flag() {
   return {"precision", "fp32|tf32",
-          "what CUDA convolutions multiply in: tf32 uses the tensor cores of sm_80+ GPUs (operands rounded to a 10-bit "
-          "mantissa, FP32 sums, as PyTorch's default), fp32 keeps full FP32; older GPUs and the CPU always use fp32",
+          "CUDA convolutions: tf32 on the tensor cores of sm_80+ GPUs (10-bit mantissas, FP32 sums; PyTorch's "
+          "default) or fp32; the CPU and older GPUs always compute fp32",
           "tf32"};
 }
 
