@@ -338,7 +338,10 @@ TrainOptions TrainOptions::from_json(const Json& j) {
   if (const Json* c = j.find("commit")) o.commit = c->as_string("commit");
   if (j.find("slope_l1")) s.sparsity.slope_l1 = number_field(j, "slope_l1", 0, 1e6);
   if (j.find("bn_l1")) s.sparsity.bn_l1 = number_field(j, "bn_l1", 0, 1e6);
-  if (const Json* p = j.find("precision")) {  // older files lack it: they ran at the default, tf32
+  // Files written before the TF32 convolutions lack it: those runs computed
+  // in FP32, and a resume keeps doing so (--precision tf32 changes it).
+  o.precision = "fp32";
+  if (const Json* p = j.find("precision")) {
     o.precision = p->as_string("precision");
     ROTOR_CHECK(o.precision == "fp32" || o.precision == "tf32", "field 'precision' is '{}', expected fp32 or tf32",
                 o.precision);
