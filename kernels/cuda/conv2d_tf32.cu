@@ -25,11 +25,12 @@
 // multiple of 4 they arrive as 16-byte cp.async; every gathered element
 // (im2col windows, transposed weights, dy) is a 4-byte cp.async whose
 // source size is 0 where the window hangs over the padding, which writes
-// the zero. No per-element integer division: each step's 16 values of k
-// are decomposed once, by 16 threads, into a small table in shared memory
-// (double-buffered like the tiles and filled a step ahead); each thread's
-// output column (or, for backward_weight, the block's BN columns) is
-// decomposed once per block.
+// the zero. No per-element decomposition of k or of the output column
+// (only backward_data's stride test divides, by FastDiv): each step's 16
+// values of k are decomposed once, by 16 threads, into a small table in
+// shared memory (double-buffered like the tiles and filled a step ahead);
+// each thread's output column (or, for backward_weight, the block's BN
+// columns) is decomposed once per block.
 //
 // backward_weight splits K into slices (grid.z) written to the workspace
 // and summed in slice order by conv2d.cu's reduction: deterministic.
