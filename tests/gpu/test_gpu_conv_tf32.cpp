@@ -169,27 +169,28 @@ TEST_CASE("gpu conv2d tf32 forward and backward (odd shapes)", "[gpu][conv2d_tf3
   for (const ConvShape& s : odd_shapes) check_conv_tf32(s, ++seed);
 }
 
-TEST_CASE("gpu conv2d with precision fp32 is FP32, not TF32", "[gpu][conv2d_tf32]") {
+TEST_CASE("gpu conv2d computes in TF32 only with precision tf32 on a tensor-core GPU", "[gpu][conv2d_tf32]") {
   // x = 1 + 2^-12 rounds to 1 in TF32 (2^-12 is under half its ulp), w = 1:
   // FP32 sums 144 * (1 + 2^-12) exactly, as the CPU does; TF32 gives 144,
   // 2.4e-4 relative below, outside reduction_tol (1e-4). No padding, so
-  // every output has all 144 terms.
+  // every output has all 144 terms. Precision fp32, or tf32 on a GPU
+  // without tensor cores (EMU_CC=7.5 under the emulation), must be FP32.
   const ConvShape s{1, 16, 6, 6, 16, 3, 3, 1, 0};
   const std::vector<float> x(s.x_numel(), 1.0f + std::ldexp(1.0f, -12)), w(s.w_numel(), 1.0f);
   for (Precision p : {Precision::fp32, Precision::tf32}) {
     INFO(precision_name(p));
     Twins t(p);
-    if (p == Precision::tf32 && !has_tensor_cores(t.gpu)) return;
+    const bool tensor_cores = p == Precision::tf32 && has_tensor_cores(t.gpu);
     std::vector<float> y(s.y_numel());
     cpu::conv2d_forward<float>(t.cpu, s, x.data(), w.data(), y.data());
     Tensor x_dev = to_gpu(t.gpu, x), w_dev = to_gpu(t.gpu, w), y_dev = to_gpu(t.gpu, nans(y.size()));
     cuda::conv2d_forward(t.gpu, s, fp(x_dev), fp(w_dev), fp(y_dev));
     const auto got = from_gpu<float>(t.gpu, y_dev);
     REQUIRE(y[0] == 144.0f + 144.0f * std::ldexp(1.0f, -12));
-    if (p == Precision::fp32) {
-      REQUIRE_TWIN("fp32 y", got, y, reduction_tol);
-    } else {
+    if (tensor_cores) {
       REQUIRE_CLOSE("tf32 y", got, std::vector<float>(y.size(), 144.0f), 0.0, 0.0);
+    } else {
+      REQUIRE_TWIN("fp32 y", got, y, reduction_tol);
     }
   }
 }
