@@ -39,6 +39,7 @@ int cmd_eval(const Args& args) {
                      {"json", "", "print the result as one JSON object (overall and per-class accuracy, loss)", ""},
                      device_flag(),
                      threads_flag(),
+                     precision_flag(),
                  });
   if (!parse_or_help(cl, args)) return 0;
   const std::string path = cl.required("model-file");

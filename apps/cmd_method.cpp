@@ -18,7 +18,7 @@ constexpr const char* method_help = R"(usage: rotor method --out DIR [rotor trai
 
 Runs the method in one folder: rotor train (flags as given, e.g. --recipe type1 --model resnet20
 --data cifar10:DIR), then rotor prune of DIR/model.rotor into DIR/prune (gamma chosen as rotor prune
-does by default), then rotor report into DIR/report. --device and --threads go to all three steps.
+does by default), then rotor report into DIR/report. --device, --threads and --precision go to the prune too.
 Stops at the first step that fails, with that step's exit code. A run stopped early (--stop-after,
 a signal) is not pruned: continue it with rotor train --resume DIR, then prune and report.
 )";
@@ -45,7 +45,7 @@ int cmd_method(const Args& args) {
   ROTOR_USAGE_CHECK(std::find(args.begin(), args.end(), "--resume") == args.end(),
                     "--resume: continue a run with rotor train --resume DIR, then rotor prune and rotor report");
   Args shared;  // where the later steps run
-  for (const char* flag : {"device", "threads"})
+  for (const char* flag : {"device", "threads", "precision"})
     if (const std::string v = flag_value(args, flag); !v.empty()) shared.insert(shared.end(), {"--" + std::string(flag), v});
 
   fmt::print("== rotor method 1/3: train into {}\n", out);

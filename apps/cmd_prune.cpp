@@ -112,6 +112,7 @@ int cmd_prune(const Args& args) {
           {"batch", "N", "evaluation batch size", "1000"},
           device_flag(),
           threads_flag(),
+          precision_flag(),
       });
   if (!parse_or_help(cl, args)) return 0;
   const std::string path = cl.required("model-file");

@@ -46,11 +46,12 @@ void adapt_to_data(TrainOptions& o, const DataSplit& data) {
   o.settings.augment = o.augment == "on" || (o.augment == "auto" && data.natural_images);
 }
 
-Context make_context(Device device, int threads, uint64_t seed) {
+Context make_context(Device device, const TrainOptions& o) {
   ContextOptions c;
   c.device = device;
-  c.threads = threads;
-  c.seed = seed;
+  c.threads = o.threads;
+  c.seed = o.settings.seed;
+  c.precision = parse_precision(o.precision);
   return Context(c);
 }
 
@@ -315,7 +316,7 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
   ROTOR_CHECK(!cl.has("dropout") || arch_has_dropout(o.spec.arch),
               "--dropout applies to wide ResNets (wrn-*) only; {} (from --init) has no dropout", o.spec.arch);
 
-  Context ctx = make_context(device, o.threads, o.settings.seed);
+  Context ctx = make_context(device, o);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
   if (init)
     init_from_file(ctx, *model, *init);
@@ -345,8 +346,8 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
                             "schedule", "milestones", "warmup", "dropout", "augment", "init", "train", "seed",
                             "checkpoint-every", "out", "force", "val-split", "split-seed", "slope-l1", "bn-l1",
                             "recipe", "train-limit", "test-limit"})
-    ROTOR_USAGE_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device "
-                                "and --threads may be)",
+    ROTOR_USAGE_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device, "
+                                "--threads and --precision may be)",
                 fixed);
   const std::string dir = cl.text("resume");
   const std::string run_json = dir + "/run.json", checkpoint = dir + "/checkpoint.rotor";
@@ -362,6 +363,8 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
   o.settings.epochs = cl.integer("epochs", own_epochs, 1, 100000);
   if (cl.has("device")) o.device = cl.text("device");
   if (cl.has("threads")) o.threads = static_cast<int>(cl.integer("threads", 0, 1, 1024));
+  const bool new_precision = cl.has("precision") && cl.text("precision") != o.precision;
+  if (cl.has("precision")) o.precision = precision_text(cl.text("precision"));
   const int64_t stop = stop_epoch(cl, o);
   ROTOR_CHECK(std::filesystem::exists(checkpoint), "--resume {}: there is no {} (the run stopped before its first "
               "checkpoint); start it again with --force",
@@ -370,7 +373,7 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
   const DataSplit data = limited(without_validation(load_data(o.data, o.threads), o.val), o);
   check_data_matches(o.spec, data, run_json);
 
-  Context ctx = make_context(device, o.threads, o.settings.seed);
+  Context ctx = make_context(device, o);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
   apply_train_what(*model, o.train);
   Trainer trainer(ctx, *model, data, o.settings);
@@ -385,9 +388,9 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
   trainer.set_partial(state.partial);
   ctx.rng().set_state(state.rng);
   keep_metrics_up_to(dir + "/metrics.jsonl", state.epochs_done);
-  if (o.settings.epochs != own_epochs) {
+  if (o.settings.epochs != own_epochs || new_precision) {
     write_json_file(run_json, o.to_json());
-    if (o.settings.schedule.kind != ScheduleConfig::Kind::constant)
+    if (o.settings.epochs != own_epochs && o.settings.schedule.kind != ScheduleConfig::Kind::constant)
       fmt::print("note: the {} schedule depends on the run's length; going from {} to {} epochs changes the rates "
                  "of the epochs still to come\n",
                  schedule_kind_name(o.settings.schedule.kind), own_epochs, o.settings.epochs);

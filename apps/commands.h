@@ -13,9 +13,13 @@ namespace rotor {
 
 using Args = std::vector<std::string>;
 
-// The --device and --threads flags every command that runs a model takes.
+// The --device, --threads and --precision flags every command that runs a
+// model takes.
 FlagDef device_flag();
 FlagDef threads_flag();
+FlagDef precision_flag();
+// The value of --precision, checked (fp32 or tf32; else a UsageError naming the flag).
+std::string precision_text(const std::string& value);
 ContextOptions context_options(const CommandLine& cl);
 // --device's value, checked to be auto, cpu or cuda (else a UsageError).
 std::string device_flag_text(const CommandLine& cl);

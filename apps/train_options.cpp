@@ -61,6 +61,7 @@ CommandLine train_command_line() {
           {"seed", "N", "random seed (weights, shuffling, augmentation)", "1"},
           {"device", "auto|cpu|cuda", "where to train (auto: a GPU when there is one)", "auto"},
           {"threads", "N", "CPU threads (a resumed CPU run is bit-exact with the same count)", "all cores"},
+          precision_flag(),
           {"checkpoint-every", "N", "write DIR/checkpoint.rotor every N epochs (and after the last)", "1"},
           {"out", "DIR", "output directory", "runs/<model>-<act>"},
           {"force", "", "replace a previous run in --out", ""},
@@ -194,6 +195,7 @@ static TrainOptions options_from_flags_unchecked(const CommandLine& cl) {
               "--augment: expected on, off or auto, got '{}'", o.augment);
   o.device = device_flag_text(cl);
   o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
+  o.precision = precision_text(cl.text("precision", "tf32"));
   o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
   o.train_limit = cl.integer("train-limit", 0, 1, INT64_MAX);
   o.test_limit = cl.integer("test-limit", 0, 1, INT64_MAX);
@@ -239,6 +241,7 @@ Json TrainOptions::to_json() const {
   j.set("train", train_what_name(train));
   j.set("device", device);
   j.set("threads", threads);
+  j.set("precision", precision);
   j.set("checkpoint_every", checkpoint_every);
   j.set("out", out);
   if (!run_id.empty()) j.set("run_id", run_id);
@@ -335,6 +338,14 @@ TrainOptions TrainOptions::from_json(const Json& j) {
   if (const Json* c = j.find("commit")) o.commit = c->as_string("commit");
   if (j.find("slope_l1")) s.sparsity.slope_l1 = number_field(j, "slope_l1", 0, 1e6);
   if (j.find("bn_l1")) s.sparsity.bn_l1 = number_field(j, "bn_l1", 0, 1e6);
+  // Files written before the TF32 convolutions lack it: those runs computed
+  // in FP32, and a resume keeps doing so (--precision tf32 changes it).
+  o.precision = "fp32";
+  if (const Json* p = j.find("precision")) {
+    o.precision = p->as_string("precision");
+    ROTOR_CHECK(o.precision == "fp32" || o.precision == "tf32", "field 'precision' is '{}', expected fp32 or tf32",
+                o.precision);
+  }
   return o;
 }
 

@@ -29,6 +29,7 @@ struct TrainOptions {
   std::string augment = "auto";  // on | off | auto
   std::string device = "auto";
   int threads = 0;
+  std::string precision = "tf32";  // fp32 | tf32: what CUDA convolutions multiply in
   int64_t checkpoint_every = 1;  // epochs; the last epoch always writes one
   std::string out;
   // Random, made when a run starts; written into run.json and every

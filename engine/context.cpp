@@ -67,6 +67,14 @@ void copy_bytes(Context& ctx, void* dst, Device dst_device, const void* src, Dev
   cuda_copy_bytes(ctx.cuda(), dst, dst_device, src, src_device, bytes);
 }
 
+const char* precision_name(Precision p) { return p == Precision::fp32 ? "fp32" : "tf32"; }
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "tf32") return Precision::tf32;
+  fail("unknown precision '{}': expected fp32 or tf32", name);
+}
+
 Device resolve_device(const std::string& name) {
   if (name == "cpu") return Device::cpu;
   if (name == "auto") return cuda_device_count() > 0 ? Device::cuda : Device::cpu;

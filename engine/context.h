@@ -21,12 +21,25 @@ namespace rotor {
 
 struct CudaState;  // engine/cuda/cuda_state.h: stream, cuBLAS handle, workspace
 
+// What the CUDA convolutions multiply in. tf32 (the default, as PyTorch's
+// for convolutions) runs them on tensor cores with operands rounded to
+// TF32 (10-bit mantissa) and FP32 sums, where the card has them (sm_80+);
+// fp32 keeps the FP32 SIMT kernels. Older cards and the CPU always compute
+// in FP32, whatever is asked.
+enum class Precision { fp32, tf32 };
+
 struct ContextOptions {
   Device device = Device::cpu;
   int threads = 0;  // CPU worker threads; 0 = one per hardware thread
   uint64_t seed = 0;
   int cuda_device = 0;
+  Precision precision = Precision::tf32;
 };
+
+// "fp32" or "tf32"; parse_precision throws an Error naming the value and
+// the choices for anything else (the caller names the flag or field).
+const char* precision_name(Precision p);
+Precision parse_precision(const std::string& name);
 
 class Context {
  public:
@@ -38,6 +51,9 @@ class Context {
   Device device() const { return options_.device; }
   bool on_cuda() const { return options_.device == Device::cuda; }
   const ContextOptions& options() const { return options_; }
+  // What later convolutions multiply in; may change between ops (bench_cuda
+  // times both precisions on one stream).
+  void set_precision(Precision p) { options_.precision = p; }
   ThreadPool& pool() { return pool_; }
   Rng& rng() { return rng_; }
   std::shared_ptr<Allocator> allocator(Device device);

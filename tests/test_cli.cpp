@@ -53,6 +53,16 @@ TEST_CASE("the CLI rejects bad flags and values with one clear line", "[cli]") {
   CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
 }
 
+TEST_CASE("--precision takes fp32 or tf32; anything else is a usage error naming the flag", "[cli]") {
+  for (const std::string cmd : {"train --out " + temp_dir("cli-precision") + "/run", std::string("eval --model-file x.rotor")}) {
+    INFO(cmd);
+    const CommandResult r = run_rotor(cmd + " --precision fp16 --device cpu");
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("--precision: expected fp32 or tf32, got 'fp16'"));
+  }
+}
+
 TEST_CASE("asking for CUDA without a usable GPU is a clear error, not a crash", "[cli]") {
   if (rotor::cuda_device_count() > 0) {
     SUCCEED("a GPU is present: --device cuda is valid here");

@@ -53,6 +53,33 @@ TEST_CASE("a constant-rate run of 1 epoch resumed to 2 equals a run of 2 (Adam, 
   CHECK(read_json_file(one + "/run.json").at("epochs").as_int() == 2);
 }
 
+TEST_CASE("run.json records --precision; a resume may change it and records the change", "[resume][cli]") {
+  const std::string dir = temp_dir("resume-precision");
+  rotor_ok("train --model fcnn-8 --data mnist:" + small_data() + " --epochs 2 --stop-after 1 --device cpu --threads 1 "
+           "--precision fp32 --out " + dir);
+  CHECK(read_json_file(dir + "/run.json").at("precision").as_string() == "fp32");
+  CommandResult r = run_rotor("train --resume " + dir + " --precision bf16");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--precision: expected fp32 or tf32, got 'bf16'"));
+  rotor_ok("train --resume " + dir + " --precision tf32");
+  CHECK(read_json_file(dir + "/run.json").at("precision").as_string() == "tf32");
+  CHECK(metrics_of(dir).size() == 2);
+
+  // A run.json from before the flag: that run computed in FP32, and so does its resume.
+  const std::string old = temp_dir("resume-precision-old");
+  rotor_ok("train --model fcnn-8 --data mnist:" + small_data() + " --epochs 2 --stop-after 1 --device cpu --threads 1 "
+           "--out " + old);
+  std::ifstream in(old + "/run.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("\"precision\": \"tf32\",");
+  REQUIRE(at != std::string::npos);
+  text.erase(at, std::strlen("\"precision\": \"tf32\","));
+  std::ofstream(old + "/run.json") << text;
+  REQUIRE(read_json_file(old + "/run.json").find("precision") == nullptr);
+  rotor_ok("train --resume " + old + " --epochs 3 --stop-after 2");
+  CHECK(read_json_file(old + "/run.json").at("precision").as_string() == "fp32");
+}
+
 TEST_CASE("resuming refuses to change the run and names what is wrong", "[resume][cli]") {
   const std::string dir = temp_dir("resume-e");
   rotor_ok("train --model fcnn-16 --data mnist:" + small_data() + " --epochs 2 --stop-after 1 --device cpu --out " + dir);

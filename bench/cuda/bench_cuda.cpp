@@ -2,6 +2,7 @@
 // ceilings, and the trainer's whole step.
 //
 //   bench_cuda <kernel> [variant] [--json FILE] [--repeats N]
+//                   (variant: its number, or the name some have: conv2d_fwd tf32)
 //   bench_cuda train_step [variant] [--model resnet20|resnet56] [--batch 128] [--act relu|rrelu]
 //   bench_cuda memory [--model wrn-40-4] [--batch 128]   (peak GPU memory of a step)
 //   bench_cuda all --json results.json      (every variant of every kernel)
@@ -210,6 +211,7 @@ class Bench {
     ContextOptions o;
     o.device = Device::cuda;
     o.seed = 1;
+    o.precision = Precision::fp32;  // the kernel variants that want TF32 ask for it (run_conv)
     return o;
   }
   Context ctx_;
@@ -553,8 +555,24 @@ void run_bn_add_act(Bench& b, int variant) {
 
 enum class ConvDir { fwd, bwd_data, bwd_weight };
 
-void run_conv(Bench& b, ConvDir dir, int variant) {
+// Variants: 0 the FP32 SIMT kernels (precision fp32), tf32_variant the
+// tensor-core kernels (precision tf32 on sm_80+; validated against the FP32
+// CPU result with TF32's tolerance), and for the forward 1 im2col + cuBLAS.
+void run_conv(Bench& b, ConvDir dir, int variant, int tf32_variant) {
   Context& ctx = b.ctx();
+  const bool tf32 = variant == tf32_variant;
+  if (tf32 && ctx.cuda().prop.major < 8) {
+    std::printf("%s %d: skipped, this GPU (sm_%d%d) has no TF32 tensor cores\n",
+                dir == ConvDir::fwd ? "conv2d_fwd" : dir == ConvDir::bwd_data ? "conv2d_bwd_data" : "conv2d_bwd_weight",
+                variant, ctx.cuda().prop.major, ctx.cuda().prop.minor);
+    return;
+  }
+  // Back to the context's default (fp32 here) however this returns.
+  struct PrecisionScope {
+    Context& ctx;
+    ~PrecisionScope() { ctx.set_precision(Precision::fp32); }
+  } scope{ctx};
+  ctx.set_precision(tf32 ? Precision::tf32 : Precision::fp32);
   const char* names[] = {"conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weight"};
   const std::string name = names[static_cast<int>(dir)];
   // ResNet-20's three stages at batch 128 (3x3, stride 1, padding 1).
@@ -619,8 +637,11 @@ void run_conv(Bench& b, ConvDir dir, int variant) {
     const double err = rel_error(host_values(ctx, bufs[0].out), ref);
     char label[96];
     std::snprintf(label, sizeof label, "%lldx%lldx%lldx%lld k3 -> %lld%s", (long long)s.n, (long long)s.c_in,
-                  (long long)s.h, (long long)s.w, (long long)s.c_out, variant == 1 ? " im2col+cuBLAS" : "");
-    require_valid(name + " " + label, err, 1e-4);
+                  (long long)s.h, (long long)s.w, (long long)s.c_out,
+                  tf32 ? " tf32 tensor cores" : variant == 1 ? " im2col+cuBLAS" : "");
+    // TF32 rounds each operand to 11 significant bits: a norm-wise error of
+    // about 2^-11 / 2 per product, averaging down over K terms.
+    require_valid(name + " " + label, err, tf32 ? 2e-3 : 1e-4);
     Result r = make_result(name, variant, label);
     r.flops = 2.0 * s.n * s.c_out * hw_out * k;
     r.bytes = in_bytes + out_bytes;
@@ -865,6 +886,7 @@ void run_memory(Bench& b, const StepOptions& step) {
 struct Options {
   std::string kernel;  // a table name or "all"
   int variant = -1;    // -1: not given (variant 0; "all" runs every variant)
+  std::string variant_name;  // a variant given by name ("tf32": the one whose description starts "tf32:")
   std::string json_path;
   int repeats = 30;
   StepOptions step;
@@ -903,17 +925,21 @@ const std::vector<Kernel>& kernel_table() {
        true,
        [](Bench& b, int v, const Options&) { run_bn_add_act(b, v); }},
       {"conv2d_fwd",
-       {"shipped implicit-GEMM convolution", "explicit im2col + cuBLAS SGEMM (strided batched)"},
+       {"shipped FP32 SIMT implicit-GEMM convolution (--precision fp32)",
+        "explicit im2col + cuBLAS SGEMM (strided batched)",
+        "tf32: shipped tensor-core implicit GEMM (--precision tf32, the default on sm_80+)"},
        true,
-       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::fwd, v); }},
+       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::fwd, v, 2); }},
       {"conv2d_bwd_data",
-       {"shipped implicit-GEMM input gradient"},
+       {"shipped FP32 SIMT implicit-GEMM input gradient (--precision fp32)",
+        "tf32: shipped tensor-core input gradient (--precision tf32, the default on sm_80+)"},
        true,
-       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_data, v); }},
+       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_data, v, 1); }},
       {"conv2d_bwd_weight",
-       {"shipped implicit-GEMM weight gradient"},
+       {"shipped FP32 SIMT implicit-GEMM weight gradient (--precision fp32)",
+        "tf32: shipped tensor-core weight gradient (--precision tf32, the default on sm_80+)"},
        true,
-       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_weight, v); }},
+       [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_weight, v, 1); }},
       {"softmax_ce",
        {"shipped forward + backward + count_correct"},
        true,
@@ -960,7 +986,7 @@ void print_table() {
 }
 
 constexpr const char* usage_text =
-    "usage: bench_cuda <kernel> [variant] [--json FILE] [--repeats N]\n"
+    "usage: bench_cuda <kernel> [variant: a number, or tf32 for the conv2d_* tensor-core ones] [--json FILE] [--repeats N]\n"
     "       bench_cuda train_step [variant] [--model resnet20|resnet56|resnet<6n+2>] [--batch N] [--act relu|rrelu]\n"
     "       bench_cuda memory [--model wrn-40-4|resnet20|...] [--batch N] [--act relu|rrelu]\n"
     "       bench_cuda all [--json FILE]     (every variant of every kernel)\n"
@@ -1025,7 +1051,9 @@ Options parse_options(int argc, char** argv) {
       throw UsageError(fmt::format("unknown flag {}", a));
     } else if (o.kernel.empty()) {
       o.kernel = a;
-    } else if (o.variant < 0) {
+    } else if (o.variant < 0 && o.variant_name.empty() && !a.empty() && std::isalpha(static_cast<unsigned char>(a[0]))) {
+      o.variant_name = a;
+    } else if (o.variant < 0 && o.variant_name.empty()) {
       o.variant = static_cast<int>(std::min<int64_t>(parse_count("the variant", a), 1000));
       if (o.variant < 0) throw UsageError(fmt::format("variant {}: variants are numbered from 0", a));
     } else {
@@ -1039,11 +1067,19 @@ Options parse_options(int argc, char** argv) {
                     "resnet<6n+2>), the networks bench/pytorch_step.py builds too",
                     o.step.model));
   if (o.kernel == "all") {
-    if (o.variant >= 0) throw UsageError("'all' runs every variant of every kernel: give no variant");
+    if (o.variant >= 0 || !o.variant_name.empty()) throw UsageError("'all' runs every variant of every kernel: give no variant");
     return o;
   }
   const Kernel* k = find_kernel(o.kernel);
   if (!k) throw UsageError(fmt::format("unknown kernel '{}'; the kernels are {}", o.kernel, kernel_names()));
+  if (!o.variant_name.empty()) {
+    const std::string prefix = o.variant_name + ":";
+    for (size_t v = 0; v < k->variants.size(); ++v)
+      if (std::string(k->variants[v]).rfind(prefix, 0) == 0) o.variant = static_cast<int>(v);
+    if (o.variant < 0)
+      throw UsageError(
+          fmt::format("{} has no variant '{}'; its variants are:{}", k->name, o.variant_name, variant_list(*k)));
+  }
   if (o.variant >= static_cast<int>(k->variants.size()))
     throw UsageError(fmt::format("{} has no variant {}; its variants are:{}", k->name, o.variant, variant_list(*k)));
   if (o.step_flags && o.kernel != "train_step" && o.kernel != "memory")

@@ -16,6 +16,10 @@
 // done once per thread. Tile shapes 16x256, 32x128 and 64x64 are picked to
 // waste the least padding for the problem's M and N.
 //
+// With precision tf32 on an sm_80+ device the entry points hand the same
+// problems to the tensor-core kernels of conv2d_tf32.cu instead (the
+// geometry, tile choice and split-K here are shared: conv2d_common.cuh).
+//
 // backward_weight has a tiny output and a huge K, so K is split into slices
 // (grid.z) writing partial tiles to the workspace, summed in slice order by
 // a second kernel: deterministic, no atomics. Forward and backward_data
@@ -25,7 +29,7 @@
 // Run with: build/tests/gpu/rotor_gpu_tests "[conv2d]"; timed by
 // build/bench/cuda/bench_cuda conv2d_fwd (conv2d_bwd_data, conv2d_bwd_weight).
 #include "kernels/conv2d.h"
-#include "kernels/cuda/cuda_common.cuh"
+#include "kernels/cuda/conv2d_common.cuh"
 
 namespace rotor::cuda {
 namespace {
@@ -48,19 +52,6 @@ struct Tile {
 using Tile16x256 = Tile<16, 256>;
 using Tile32x128 = Tile<32, 128>;
 using Tile64x64 = Tile<64, 64>;
-
-// Sizes and divisors of one convolution (passed by value to the kernels).
-struct ConvGeom {
-  uint32_t n, c_in, h, w, c_out, kh, kw, stride, pad, ho, wo;
-  uint32_t M, N, K;  // of the GEMM being run
-  FastDiv khw;       // KH * KW
-  FastDiv kw_div;    // KW
-  FastDiv hwo;       // Ho * Wo
-  FastDiv wo_div;    // Wo
-  FastDiv hwi;       // H * W
-  FastDiv wi_div;    // W
-  FastDiv stride_div;
-};
 
 // Element `row` = (ci, kh, kw) of the virtual im2col column whose window
 // starts at (ih0, iw0) of one image x_img (C_in, H, W): the input value
@@ -392,22 +383,6 @@ __global__ void __launch_bounds__(block_threads)
 
 // ---- host side -----------------------------------------------------------
 
-enum class TileKind { t16x256, t32x128, t64x64 };
-
-// The tile that pads M x N the least; ties go to the squarer tile (fewer
-// shared-memory loads per multiply-add).
-TileKind pick_tile(uint32_t m, uint32_t n) {
-  auto padded = [&](int64_t bm, int64_t bn) { return ((m + bm - 1) / bm * bm) * ((n + bn - 1) / bn * bn); };
-  TileKind best = TileKind::t64x64;
-  int64_t best_area = padded(64, 64);
-  if (padded(32, 128) < best_area) {
-    best = TileKind::t32x128;
-    best_area = padded(32, 128);
-  }
-  if (padded(16, 256) < best_area) best = TileKind::t16x256;
-  return best;
-}
-
 // Calls f(Tile{}) with the tile type for `kind`.
 template <class F>
 void with_tile(TileKind kind, const F& f) {
@@ -417,6 +392,15 @@ void with_tile(TileKind kind, const F& f) {
     case TileKind::t64x64: f(Tile64x64{}); break;
   }
 }
+
+template <class T>
+dim3 tile_grid(const ConvGeom& g, uint32_t slices = 1) {
+  return dim3((g.N + T::BN - 1) / T::BN, (g.M + T::BM - 1) / T::BM, slices);
+}
+
+}  // namespace
+
+namespace detail {
 
 ConvGeom conv_geom(const ConvShape& s, int64_t m, int64_t n, int64_t k, const char* op) {
   ROTOR_CUDA_REQUIRE(s.x_numel() <= max_index && s.y_numel() <= max_index && s.w_numel() <= max_index &&
@@ -453,15 +437,38 @@ ConvGeom conv_geom(const ConvShape& s, int64_t m, int64_t n, int64_t k, const ch
   return g;
 }
 
-template <class T>
-dim3 tile_grid(const ConvGeom& g, uint32_t slices = 1) {
-  return dim3((g.N + T::BN - 1) / T::BN, (g.M + T::BM - 1) / T::BM, slices);
+TileKind pick_tile(uint32_t m, uint32_t n) {
+  auto padded = [&](int64_t bm, int64_t bn) { return ((m + bm - 1) / bm * bm) * ((n + bn - 1) / bn * bn); };
+  TileKind best = TileKind::t64x64;
+  int64_t best_area = padded(64, 64);
+  if (padded(32, 128) < best_area) {
+    best = TileKind::t32x128;
+    best_area = padded(32, 128);
+  }
+  if (padded(16, 256) < best_area) best = TileKind::t16x256;
+  return best;
 }
 
-}  // namespace
+SplitK split_k(Context& ctx, int64_t tiles, uint32_t k, int step) {
+  const int64_t steps = (int64_t(k) + step - 1) / step;
+  int64_t slices = (int64_t(sm_count(ctx)) * 4 + tiles - 1) / tiles;
+  slices = std::max<int64_t>(1, std::min({slices, steps / 4, int64_t(65535)}));
+  const int64_t slice_steps = (steps + slices - 1) / slices;
+  slices = (steps + slice_steps - 1) / slice_steps;  // none empty
+  return {static_cast<uint32_t>(slices), static_cast<uint32_t>(slice_steps * step)};
+}
+
+void reduce_weight_slices(Context& ctx, const float* partial, uint32_t slices, uint32_t size, float* dw) {
+  conv_weight_reduce<<<grid_for(ctx, static_cast<int64_t>(size)), block_threads, 0, stream_of(ctx)>>>(partial, slices,
+                                                                                                     size, dw);
+  ROTOR_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace detail
 
 void conv2d_forward(Context& ctx, const ConvShape& s, const float* x, const float* w, float* y) {
   const ConvGeom g = conv_geom(s, s.c_out, s.n * s.h_out() * s.w_out(), s.c_in * s.kh * s.kw, "conv2d_forward");
+  if (use_tensor_cores(ctx)) return conv2d_forward_tf32(ctx, g, x, w, y);
   with_tile(pick_tile(g.M, g.N), [&](auto tile) {
     using T = decltype(tile);
     conv_forward_kernel<T><<<tile_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(g, x, w, y);
@@ -473,6 +480,7 @@ void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, con
                           GradMode mode) {
   if (!dx) return;
   const ConvGeom g = conv_geom(s, s.c_in, s.n * s.h * s.w, s.c_out * s.kh * s.kw, "conv2d_backward_data");
+  if (use_tensor_cores(ctx)) return conv2d_backward_data_tf32(ctx, g, dy, w, dx, mode == GradMode::accumulate);
   with_tile(pick_tile(g.M, g.N), [&](auto tile) {
     using T = decltype(tile);
     conv_backward_data_kernel<T><<<tile_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(
@@ -484,26 +492,19 @@ void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, con
 void conv2d_backward_weight(Context& ctx, const ConvShape& s, const float* x, const float* dy, float* dw) {
   if (!dw) return;
   const ConvGeom g = conv_geom(s, s.c_out, s.c_in * s.kh * s.kw, s.n * s.h_out() * s.w_out(), "conv2d_backward_weight");
+  if (use_tensor_cores(ctx)) return conv2d_backward_weight_tf32(ctx, g, x, dy, dw);
   with_tile(pick_tile(g.M, g.N), [&](auto tile) {
     using T = decltype(tile);
-    // Slices of K: enough blocks for about four per SM, each slice at least
-    // four steps long; slice boundaries fall on steps of bk.
     const int64_t tiles = int64_t((g.M + T::BM - 1) / T::BM) * ((g.N + T::BN - 1) / T::BN);
-    const int64_t steps = (int64_t(g.K) + bk - 1) / bk;
-    int64_t slices = (int64_t(sm_count(ctx)) * 4 + tiles - 1) / tiles;
-    slices = std::max<int64_t>(1, std::min({slices, steps / 4, int64_t(65535)}));
-    const int64_t slice_steps = (steps + slices - 1) / slices;
-    slices = (steps + slice_steps - 1) / slice_steps;  // none empty
+    const SplitK split = split_k(ctx, tiles, g.K, bk);
     const size_t size = size_t(g.M) * g.N;
-    ROTOR_CUDA_REQUIRE(size * slices <= size_t(max_index), "conv2d_backward_weight", "split-K workspace too large");
-    float* partial = workspace_as<float>(ctx, size * slices);  // (slices, C_out, C_in*KH*KW)
-    const cudaStream_t st = stream_of(ctx);
-    conv_backward_weight_kernel<T><<<tile_grid<T>(g, static_cast<uint32_t>(slices)), block_threads, 0, st>>>(
-        g, x, dy, static_cast<uint32_t>(slice_steps * bk), partial);
+    ROTOR_CUDA_REQUIRE(size * split.slices <= size_t(max_index), "conv2d_backward_weight",
+                       "split-K workspace too large");
+    float* partial = workspace_as<float>(ctx, size * split.slices);  // (slices, C_out, C_in*KH*KW)
+    conv_backward_weight_kernel<T><<<tile_grid<T>(g, split.slices), block_threads, 0, stream_of(ctx)>>>(
+        g, x, dy, split.slice_k, partial);
     ROTOR_CUDA_CHECK_LAUNCH();
-    conv_weight_reduce<<<grid_for(ctx, static_cast<int64_t>(size)), block_threads, 0, st>>>(
-        partial, static_cast<uint32_t>(slices), static_cast<uint32_t>(size), dw);
-    ROTOR_CUDA_CHECK_LAUNCH();
+    reduce_weight_slices(ctx, partial, split.slices, static_cast<uint32_t>(size), dw);
   });
 }
 

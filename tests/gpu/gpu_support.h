@@ -26,16 +26,21 @@
 
 namespace rotor::test {
 
-inline ContextOptions cuda_context_options() {
+// FP32 unless a test asks for TF32: the twin tests hold the CUDA kernels
+// to the CPU's FP32 results (the TF32 convolutions have their own tests,
+// tests/gpu/test_gpu_conv_tf32.cpp, against a TF32-rounded reference).
+inline ContextOptions cuda_context_options(Precision precision = Precision::fp32) {
   ContextOptions o;
   o.device = Device::cuda;
+  o.precision = precision;
   return o;
 }
 
 // A CPU context (the reference) and a CUDA context.
 struct Twins {
+  explicit Twins(Precision precision = Precision::fp32) : gpu(cuda_context_options(precision)) {}
   Context cpu;
-  Context gpu{cuda_context_options()};
+  Context gpu;
 };
 
 // A device copy of host values.

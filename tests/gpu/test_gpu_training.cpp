@@ -31,6 +31,7 @@ std::vector<float> first_losses(Device device, const RunSpec& r) {
   ContextOptions o;
   o.device = device;
   o.seed = 7;
+  o.precision = Precision::fp32;  // compared with the CPU's FP32 losses
   Context ctx(o);
   ModelSpec spec;
   spec.arch = r.arch;

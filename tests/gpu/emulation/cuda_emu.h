@@ -14,6 +14,9 @@
 // more adds it here). A violation aborts naming the kernel: on a GPU the
 // launch would fail or, worse, be caught late. Registers are invisible here:
 // tests/cuda_build/check_resource_usage.py checks them on the built cubins.
+// Tensor cores (mma.sync, TF32 rounding) and cp.async: emu_mma.h and
+// kernels/cuda/mma.cuh; cp.async is a plain copy at the call, so a missing
+// __syncthreads around it still shows under tsan.
 //
 // Not modelled: lockstep warps (the kernels never rely on them), the
 // read-only cache of __ldg, misaligned 16-byte accesses, races between
@@ -54,6 +57,8 @@
 
 namespace emu {
 
+struct MmaSlots;
+
 struct BlockState {
   std::unique_ptr<std::barrier<>> block_barrier;
   std::unique_ptr<std::barrier<>> warp_barrier[32];
@@ -62,6 +67,7 @@ struct BlockState {
   // transform.py's note_shared after each declaration.
   std::mutex shared_mutex;
   std::vector<std::pair<const void*, size_t>> shared;
+  std::unique_ptr<MmaSlots[]> mma;                // [warp]: fragments of mma.sync (emu_mma.h)
 };
 inline BlockState* g_block = nullptr;
 inline dim3 g_block_idx, g_grid_dim, g_block_dim;
@@ -87,6 +93,13 @@ inline void note_shared(const void* p, size_t bytes) {
 #define blockIdx (::emu::g_block_idx)
 #define gridDim (::emu::g_grid_dim)
 #define blockDim (::emu::g_block_dim)
+
+#include "emu_mma.h"
+
+namespace emu {
+inline MmaSlots& mma_slots(unsigned warp) { return g_block->mma[warp]; }
+inline void warp_sync_emu(unsigned warp) { g_block->warp_barrier[warp]->arrive_and_wait(); }
+}  // namespace emu
 
 inline void __syncthreads() { emu::g_block->block_barrier->arrive_and_wait(); }
 
@@ -210,6 +223,7 @@ inline void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char* ker
         BlockState state;
         state.block_barrier = std::make_unique<std::barrier<>>(threads);
         for (unsigned w = 0; w < threads / 32; ++w) state.warp_barrier[w] = std::make_unique<std::barrier<>>(32);
+        state.mma = std::make_unique<MmaSlots[]>(threads / 32);
         g_block = &state;
         g_block_idx = dim3(x, y, z);
         pool->body = &body;

@@ -2,7 +2,9 @@
 // engine/cuda/cuda_context.cpp and cuda_check.cpp): "device" memory is host
 // memory, copies are memcpy, the workspace is poisoned with NaN, and
 // cuBLAS's SGEMM is a plain column-major loop. EMU_SMS sets the SM count
-// the kernels size their grids for (default 4).
+// the kernels size their grids for (default 4); EMU_CC the compute
+// capability the kernels see (default 9.0, an H100/H200, so that the
+// tensor-core convolutions are what runs; 7.5 runs the sm_75 path).
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -47,6 +49,9 @@ CudaState* create_cuda_state(int device) {
   s->device = device;
   s->prop.multiProcessorCount = std::getenv("EMU_SMS") ? std::atoi(std::getenv("EMU_SMS")) : 4;
   s->prop.l2CacheSize = 1 << 20;
+  const double cc = std::getenv("EMU_CC") ? std::atof(std::getenv("EMU_CC")) : 9.0;
+  s->prop.major = static_cast<int>(cc);
+  s->prop.minor = static_cast<int>((cc - s->prop.major) * 10 + 0.5);
   return s;
 }
 void destroy_cuda_state(CudaState* s) {
