@@ -53,8 +53,8 @@ TEST_CASE("the CLI rejects bad flags and values with one clear line", "[cli]") {
   CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
 }
 
-TEST_CASE("--precision takes fp32 or tf32; anything else is a usage error naming the flag", "[cli]") {
-  for (const std::string cmd : {"train --out " + temp_dir("cli-precision") + "/run", std::string("eval --model-file x.rotor")}) {
+TEST_CASE("the --precision flag takes fp32 or tf32, anything else is a usage error naming the flag", "[cli]") {
+  for (const std::string& cmd : {"train --out " + temp_dir("cli-precision") + "/run", std::string("eval --model-file x.rotor")}) {
     INFO(cmd);
     const CommandResult r = run_rotor(cmd + " --precision fp16 --device cpu");
     INFO(r.output);

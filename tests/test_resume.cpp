@@ -53,7 +53,7 @@ TEST_CASE("a constant-rate run of 1 epoch resumed to 2 equals a run of 2 (Adam, 
   CHECK(read_json_file(one + "/run.json").at("epochs").as_int() == 2);
 }
 
-TEST_CASE("run.json records --precision; a resume may change it and records the change", "[resume][cli]") {
+TEST_CASE("run.json records --precision, and a resume may change it and records the change", "[resume][cli]") {
   const std::string dir = temp_dir("resume-precision");
   rotor_ok("train --model fcnn-8 --data mnist:" + small_data() + " --epochs 2 --stop-after 1 --device cpu --threads 1 "
            "--precision fp32 --out " + dir);
