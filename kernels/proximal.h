@@ -23,7 +23,9 @@ template <class T> void soft_threshold(Context& ctx, int64_t n, T threshold, T* 
 
 #if ROTOR_HAVE_CUDA
 namespace cuda {
-void soft_threshold(Context& ctx, int64_t n, float threshold, float* x);
+// threshold_dev: null, or a float in device memory used instead of
+// `threshold` when the kernel runs (a step replayed from a CUDA graph).
+void soft_threshold(Context& ctx, int64_t n, float threshold, float* x, const float* threshold_dev = nullptr);
 }  // namespace cuda
 #endif
 

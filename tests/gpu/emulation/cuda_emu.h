@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "emu_capture.h"
+
 #undef __global__
 #undef __device__
 #undef __host__
@@ -127,8 +129,13 @@ struct Pool {
   }
 };
 
-// Runs body() for every thread of every block of the grid.
+// Runs body() for every thread of every block of the grid (or, while a
+// stream is captured, records the launch: emu_capture.h).
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
+  if (capture) {
+    capture->push_back([grid, block, body] { launch(grid, block, body); });
+    return;
+  }
   static Pool* pool = new Pool;  // never destroyed: its threads wait at exit
   const unsigned threads = block.x * block.y * block.z;
   if (block.y != 1 || block.z != 1 || threads > Pool::size || threads % 32 != 0) throw std::runtime_error("emu: block");

@@ -1,6 +1,9 @@
 # Turns every `kernel<...><<<grid, block, smem, stream>>>(args);` of a .cu
-# file into `::emu::launch(dim3(grid), dim3(block), [&] { kernel<...>(args); })`
+# file into `::emu::launch(dim3(grid), dim3(block), [=] { kernel<...>(args); })`
 # so that g++ can compile it with cuda_emu.h. Usage: transform.py FILE > OUT
+# The lambda copies what the arguments are made of ([=]): a launch recorded
+# by a stream capture (emu_capture.h) replays with the values it was
+# launched with, as a CUDA graph does, not with whatever they became later.
 import re, sys
 src = open(sys.argv[1]).read()
 out = []
@@ -44,6 +47,6 @@ while True:
         m += 1
     args = src[e+4:m]
     out.append(src[i:k])
-    out.append('::emu::launch(dim3(%s), dim3(%s), [&] { %s(%s); })' % (parts[0].strip(), parts[1].strip(), name, args))
+    out.append('::emu::launch(dim3(%s), dim3(%s), [=] { %s(%s); })' % (parts[0].strip(), parts[1].strip(), name, args))
     i = m + 1
 sys.stdout.write(''.join(out))
