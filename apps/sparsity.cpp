@@ -35,10 +35,11 @@ void ProximalL1::apply_reading(Context& ctx, const float* thresholds_dev) const 
   ROTOR_CHECK(ctx.on_cuda(), "ProximalL1::apply_reading: device thresholds are for CUDA graph steps");
 #if ROTOR_HAVE_CUDA
   if (settings_.slope_l1 > 0)
-    for (Parameter* p : slopes_) cuda::soft_threshold(ctx, p->value().numel(), 0, p->value().f32(), thresholds_dev);
+    for (Parameter* p : slopes_)
+      cuda::soft_threshold_reading(ctx, p->value().numel(), thresholds_dev, p->value().f32());
   if (settings_.bn_l1 > 0)
     for (Parameter* p : bn_scales_)
-      cuda::soft_threshold(ctx, p->value().numel(), 0, p->value().f32(), thresholds_dev + 1);
+      cuda::soft_threshold_reading(ctx, p->value().numel(), thresholds_dev + 1, p->value().f32());
 #else
   (void)thresholds_dev;
 #endif

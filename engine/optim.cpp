@@ -53,6 +53,7 @@ void Optimizer::step_reading(const UpdateScalars* scalars_dev) {
 }
 
 void Optimizer::update(double lr, const UpdateScalars* scalars_dev) {
+  (void)scalars_dev;  // CUDA only
   const bool adam = config_.kind == OptimizerConfig::Kind::adam;
   for (int gi = 0; gi < param_group_count; ++gi) {
     std::vector<ParamSlot<float>> slots;
@@ -69,7 +70,7 @@ void Optimizer::update(double lr, const UpdateScalars* scalars_dev) {
       const AdamHyper h = adam_hyper(lr, wd);
 #if ROTOR_HAVE_CUDA
       if (ctx_.on_cuda()) {
-        cuda::adam_update(ctx_, slots.data(), count, h, scalars_dev);
+        cuda::adam_update_reading(ctx_, slots.data(), count, h, scalars_dev);
         continue;
       }
 #endif
@@ -78,7 +79,7 @@ void Optimizer::update(double lr, const UpdateScalars* scalars_dev) {
       const SgdHyper h = sgd_hyper(lr, wd);
 #if ROTOR_HAVE_CUDA
       if (ctx_.on_cuda()) {
-        cuda::sgd_update(ctx_, slots.data(), count, h, scalars_dev);
+        cuda::sgd_update_reading(ctx_, slots.data(), count, h, scalars_dev);
         continue;
       }
 #endif

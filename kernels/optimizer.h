@@ -62,12 +62,15 @@ template <class T> void adam_update(Context& ctx, const ParamSlot<T>* slots, int
 
 #if ROTOR_HAVE_CUDA
 namespace cuda {
-// scalars_dev: null, or UpdateScalars in device memory that replace h's
-// rate and step (lr, first_step; Adam's lr and step) when the kernels run.
-void sgd_update(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h,
-                const UpdateScalars* scalars_dev = nullptr);
-void adam_update(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h,
-                 const UpdateScalars* scalars_dev = nullptr);
+void sgd_update(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h);
+void adam_update(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h);
+// The same updates for a step replayed from a CUDA graph: the rate and the
+// step (SGD's lr and first_step, Adam's step_size and root_c2) come from
+// UpdateScalars at scalars_dev when the kernels run, not from h.
+void sgd_update_reading(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h,
+                        const UpdateScalars* scalars_dev);
+void adam_update_reading(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h,
+                         const UpdateScalars* scalars_dev);
 }  // namespace cuda
 #endif
 

@@ -121,8 +121,16 @@ void for_each_batch(const ParamSlot<float>* slots, int count, const char* op, co
 
 }  // namespace
 
-void sgd_update(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h,
-                const UpdateScalars* scalars_dev) {
+void sgd_update(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h) {
+  sgd_update_reading(ctx, slots, count, h, nullptr);
+}
+
+void adam_update(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h) {
+  adam_update_reading(ctx, slots, count, h, nullptr);
+}
+
+void sgd_update_reading(Context& ctx, const ParamSlot<float>* slots, int count, const SgdHyper& h,
+                        const UpdateScalars* scalars_dev) {
   // The CPU's float constants (kernels/cpu/optimizer.cpp).
   const SgdArgs args{static_cast<float>(h.lr), static_cast<float>(h.momentum), static_cast<float>(h.weight_decay),
                      h.momentum != 0, h.nesterov, h.first_step};
@@ -132,8 +140,8 @@ void sgd_update(Context& ctx, const ParamSlot<float>* slots, int count, const Sg
   });
 }
 
-void adam_update(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h,
-                 const UpdateScalars* scalars_dev) {
+void adam_update_reading(Context& ctx, const ParamSlot<float>* slots, int count, const AdamHyper& h,
+                         const UpdateScalars* scalars_dev) {
   const float b1 = static_cast<float>(h.beta1), b2 = static_cast<float>(h.beta2);
   const UpdateScalars step = update_scalars(h);
   const AdamArgs args{b1, b2, 1 - b1, 1 - b2, static_cast<float>(h.weight_decay), step.step_size, step.root_c2,

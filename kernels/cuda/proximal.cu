@@ -28,8 +28,12 @@ struct SoftThresholdOp {
 
 }  // namespace
 
-void soft_threshold(Context& ctx, int64_t n, float threshold, float* x, const float* threshold_dev) {
-  launch_map(ctx, n, SoftThresholdOp{threshold, x, threshold_dev}, "soft_threshold");
+void soft_threshold(Context& ctx, int64_t n, float threshold, float* x) {
+  launch_map(ctx, n, SoftThresholdOp{threshold, x, nullptr}, "soft_threshold");
+}
+
+void soft_threshold_reading(Context& ctx, int64_t n, const float* threshold_dev, float* x) {
+  launch_map(ctx, n, SoftThresholdOp{0.0f, x, threshold_dev}, "soft_threshold");
 }
 
 }  // namespace rotor::cuda
