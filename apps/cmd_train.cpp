@@ -17,6 +17,7 @@
 
 #include "apps/checkpoint.h"
 #include "apps/commands.h"
+#include "apps/graph_step.h"
 #include "apps/progress.h"
 #include "apps/recipes.h"
 #include "apps/run_files.h"
@@ -202,6 +203,7 @@ int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& train
   ProgressBar bar;
   const int64_t first = trainer.epochs_done();  // the bar's ETA is for the epochs this process trains
   const auto run_start = std::chrono::steady_clock::now();
+  bool graph_fallback_noted = false;
   while (trainer.epochs_done() < stop) {
     const std::string label = fmt::format("epoch {}/{}", trainer.epochs_done() + 1, o.settings.epochs);
     std::optional<EpochResult> result;
@@ -225,6 +227,10 @@ int run_epochs(Context& ctx, const TrainOptions& o, Model& model, Trainer& train
       return stopped_by_signal(o, trainer, signals.signal());
     }
     const EpochResult& last = *result;
+    if (const GraphStep* g = trainer.graph_step(); g && !g->fallback_reason().empty() && !graph_fallback_noted) {
+      fmt::print("note: steps run eagerly, not as a CUDA graph: {}\n", g->fallback_reason());
+      graph_fallback_noted = true;
+    }
     fmt::print("epoch {:>3}/{}  loss {:.4f}  train {:6.2f}%  test {:6.2f}%  lr {:.3g}  {} ({:.0f} img/s)\n", last.epoch,
                o.settings.epochs, last.train_loss, 100 * last.train_accuracy, 100 * last.test.accuracy, last.lr,
                format_duration(last.epoch_seconds), last.images_per_second);
@@ -275,6 +281,14 @@ void announce(const TrainOptions& o, const DataSplit& data, Device device, const
   std::fflush(stdout);
 }
 
+void announce_cuda_graph(const TrainOptions& o, const std::string& note) {
+  if (o.settings.cuda_graph)
+    fmt::print("full-batch steps replay as one CUDA graph after a warm-up step (--cuda-graph off: eager)\n");
+  else if (!note.empty())
+    fmt::print("{}\n", note);
+  std::fflush(stdout);
+}
+
 int64_t stop_epoch(const CommandLine& cl, const TrainOptions& o) {
   return cl.integer("stop-after", o.settings.epochs, 1, o.settings.epochs);
 }
@@ -316,6 +330,9 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
   ROTOR_CHECK(!cl.has("dropout") || arch_has_dropout(o.spec.arch),
               "--dropout applies to wide ResNets (wrn-*) only; {} (from --init) has no dropout", o.spec.arch);
 
+  std::string graph_note;
+  o.settings.cuda_graph = use_cuda_graph(o.cuda_graph, device, o.spec, &graph_note);
+
   Context ctx = make_context(device, o);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
   if (init)
@@ -336,6 +353,7 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
   write_json_file(o.out + "/run.json", o.to_json());
   save_model_file(ctx, o.out + "/initial.rotor", *model);  // the starting point, for rotor report
   announce(o, data, device, "training");
+  announce_cuda_graph(o, graph_note);
   if (!o.recipe.empty()) fmt::print("recipe {} (rotor train --recipe list shows its flags)\n", o.recipe);
   if (const std::string note = slope_decay_note(o); !note.empty()) fmt::print("{}\n", note);
   return run_epochs(ctx, o, *model, trainer, stop, signals, 0);
@@ -347,7 +365,7 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
                             "checkpoint-every", "out", "force", "val-split", "split-seed", "slope-l1", "bn-l1",
                             "recipe", "train-limit", "test-limit"})
     ROTOR_USAGE_CHECK(!cl.has(fixed), "--{} cannot be given with --resume: it is part of the run (only --epochs, --device, "
-                                "--threads and --precision may be)",
+                                "--cuda-graph, --threads and --precision may be)",
                 fixed);
   const std::string dir = cl.text("resume");
   const std::string run_json = dir + "/run.json", checkpoint = dir + "/checkpoint.rotor";
@@ -362,6 +380,7 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
   const int64_t own_epochs = o.settings.epochs;
   o.settings.epochs = cl.integer("epochs", own_epochs, 1, 100000);
   if (cl.has("device")) o.device = cl.text("device");
+  if (cl.has("cuda-graph")) o.cuda_graph = cl.text("cuda-graph");
   if (cl.has("threads")) o.threads = static_cast<int>(cl.integer("threads", 0, 1, 1024));
   const bool new_precision = cl.has("precision") && cl.text("precision") != o.precision;
   if (cl.has("precision")) o.precision = precision_text(cl.text("precision"));
@@ -370,6 +389,8 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
               "checkpoint); start it again with --force",
               dir, checkpoint);
   const Device device = resolve_device(o.device);
+  std::string graph_note;
+  o.settings.cuda_graph = use_cuda_graph(o.cuda_graph, device, o.spec, &graph_note);
   const DataSplit data = limited(without_validation(load_data(o.data, o.threads), o.val), o);
   check_data_matches(o.spec, data, run_json);
 
@@ -399,6 +420,7 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
       state.partial ? fmt::format("resuming epoch {} at step {}:", state.epochs_done + 1, state.partial->step + 1)
                     : fmt::format("resuming at epoch {}:", state.epochs_done + 1);
   announce(o, data, device, at.c_str());
+  announce_cuda_graph(o, graph_note);
   return run_epochs(ctx, o, *model, trainer, stop, signals, state.epochs_done);
 }
 

@@ -1,6 +1,7 @@
 #include "apps/sparsity.h"
 
 #include "engine/context.h"
+#include "engine/error.h"
 #include "kernels/proximal.h"
 
 namespace rotor {
@@ -24,6 +25,24 @@ void ProximalL1::apply(Context& ctx, double lr) const {
     for (Parameter* p : slopes_) soft_threshold(ctx, p->value(), lr * settings_.slope_l1);
   if (settings_.bn_l1 > 0)
     for (Parameter* p : bn_scales_) soft_threshold(ctx, p->value(), lr * settings_.bn_l1);
+}
+
+std::array<float, 2> ProximalL1::thresholds(double lr) const {
+  return {static_cast<float>(lr * settings_.slope_l1), static_cast<float>(lr * settings_.bn_l1)};
+}
+
+void ProximalL1::apply_reading(Context& ctx, const float* thresholds_dev) const {
+  ROTOR_CHECK(ctx.on_cuda(), "ProximalL1::apply_reading: device thresholds are for CUDA graph steps");
+#if ROTOR_HAVE_CUDA
+  if (settings_.slope_l1 > 0)
+    for (Parameter* p : slopes_)
+      cuda::soft_threshold_reading(ctx, p->value().numel(), thresholds_dev, p->value().f32());
+  if (settings_.bn_l1 > 0)
+    for (Parameter* p : bn_scales_)
+      cuda::soft_threshold_reading(ctx, p->value().numel(), thresholds_dev + 1, p->value().f32());
+#else
+  (void)thresholds_dev;
+#endif
 }
 
 void soft_threshold(Context& ctx, Tensor& x, double threshold) {

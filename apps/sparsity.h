@@ -16,6 +16,7 @@
 // With lambda = 0 nothing runs: the run is bit for bit the plain one.
 #pragma once
 
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,14 @@ class ProximalL1 {
 
   // The proximal step for learning rate lr (after the optimizer's step).
   void apply(Context& ctx, double lr) const;
+
+  // For a step replayed from a CUDA graph (apps/trainer.cpp), whose kernel
+  // arguments are frozen at capture: the thresholds of rate lr as apply()
+  // rounds them, {slopes, batch-norm scales}, which the host copies to
+  // device memory before each replay, and the step reading them there
+  // (CUDA only). Bit-identical to apply(ctx, lr).
+  std::array<float, 2> thresholds(double lr) const;
+  void apply_reading(Context& ctx, const float* thresholds_dev) const;
 
  private:
   std::vector<Parameter*> slopes_, bn_scales_;

@@ -60,6 +60,9 @@ CommandLine train_command_line() {
           {"train", "all|slopes|slopes+classifier", "which parameters train (slopes: weights frozen)", "all"},
           {"seed", "N", "random seed (weights, shuffling, augmentation)", "1"},
           {"device", "auto|cpu|cuda", "where to train (auto: a GPU when there is one)", "auto"},
+          {"cuda-graph", "on|off|auto",
+           "replay each full-batch step as one CUDA graph (same results, less launch time; auto: on for CUDA)",
+           "auto"},
           {"threads", "N", "CPU threads (a resumed CPU run is bit-exact with the same count)", "all cores"},
           precision_flag(),
           {"checkpoint-every", "N", "write DIR/checkpoint.rotor every N epochs (and after the last)", "1"},
@@ -97,6 +100,33 @@ static std::vector<double> parse_milestones(const std::string& text) {
 }
 
 bool arch_has_dropout(const std::string& arch) { return arch.rfind("wrn", 0) == 0; }
+
+static void check_cuda_graph_mode(const std::string& mode, const char* where) {
+  ROTOR_USAGE_CHECK(mode == "on" || mode == "off" || mode == "auto", "{}: expected on, off or auto, got '{}'", where,
+                    mode);
+}
+
+// auto is on for CUDA: a replayed step gives the eager step's bits (the
+// emulation's tests) for one launch of host time instead of hundreds, and a
+// user who trains on a GPU wants the faster of two identical runs. The CPU
+// has no graphs; dropout's mask seed changes every step as a kernel
+// argument, which a graph would replay unchanged.
+bool use_cuda_graph(const std::string& mode, Device device, const ModelSpec& spec, std::string* note) {
+  check_cuda_graph_mode(mode, "--cuda-graph");
+  if (mode == "off") return false;
+  const bool on = mode == "on";
+  ROTOR_USAGE_CHECK(!on || device == Device::cuda, "--cuda-graph on needs --device cuda (this run trains on {})",
+                    device_name(device));
+  if (device != Device::cuda) return false;
+  if (spec.dropout > 0) {
+    ROTOR_USAGE_CHECK(!on, "--cuda-graph on: {} has dropout {}, whose mask changes every step in a way a CUDA graph "
+                      "cannot replay; use --cuda-graph off",
+                      spec.arch, spec.dropout);
+    if (note) *note = "note: no CUDA graph for this run: dropout draws a new mask every step (--cuda-graph off)";
+    return false;
+  }
+  return true;
+}
 
 // A flag that cannot change this run is a usage error, not silently ignored:
 // the user believes it did something. (--slope-wd with ReLU stays allowed:
@@ -194,6 +224,9 @@ static TrainOptions options_from_flags_unchecked(const CommandLine& cl) {
   ROTOR_USAGE_CHECK(o.augment == "on" || o.augment == "off" || o.augment == "auto",
               "--augment: expected on, off or auto, got '{}'", o.augment);
   o.device = device_flag_text(cl);
+  o.cuda_graph = cl.text("cuda-graph", "auto");
+  check_cuda_graph_mode(o.cuda_graph, "--cuda-graph");
+  ROTOR_USAGE_CHECK(o.cuda_graph != "on" || o.device != "cpu", "--cuda-graph on needs --device cuda, not cpu");
   o.threads = static_cast<int>(cl.integer("threads", 0, 0, 1024));
   o.precision = precision_text(cl.text("precision", "tf32"));
   o.checkpoint_every = cl.integer("checkpoint-every", 1, 1, 100000);
@@ -240,6 +273,7 @@ Json TrainOptions::to_json() const {
   j.set("init", init);
   j.set("train", train_what_name(train));
   j.set("device", device);
+  j.set("cuda_graph", cuda_graph);
   j.set("threads", threads);
   j.set("precision", precision);
   j.set("checkpoint_every", checkpoint_every);
@@ -345,6 +379,11 @@ TrainOptions TrainOptions::from_json(const Json& j) {
     o.precision = p->as_string("precision");
     ROTOR_CHECK(o.precision == "fp32" || o.precision == "tf32", "field 'precision' is '{}', expected fp32 or tf32",
                 o.precision);
+  }
+  if (const Json* g = j.find("cuda_graph")) {
+    o.cuda_graph = g->as_string("cuda_graph");
+    ROTOR_CHECK(o.cuda_graph == "on" || o.cuda_graph == "off" || o.cuda_graph == "auto",
+                "field 'cuda_graph' is '{}', expected on, off or auto", o.cuda_graph);
   }
   return o;
 }

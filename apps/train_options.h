@@ -28,6 +28,9 @@ struct TrainOptions {
   TrainWhat train = TrainWhat::all;
   std::string augment = "auto";  // on | off | auto
   std::string device = "auto";
+  // --cuda-graph on | off | auto: full-batch steps replayed as a CUDA graph
+  // (apps/graph_step.h); resolved against the device by use_cuda_graph.
+  std::string cuda_graph = "auto";
   int threads = 0;
   std::string precision = "tf32";  // fp32 | tf32: what CUDA convolutions multiply in
   int64_t checkpoint_every = 1;  // epochs; the last epoch always writes one
@@ -60,6 +63,10 @@ constexpr int64_t short_run_epochs = 200;
 // default: the paper's recipes use one weight decay for all parameters over
 // 1200 epochs (docs/method.md).
 std::string slope_decay_note(const TrainOptions& o);
+// Whether this run replays its steps as a CUDA graph. auto (the default)
+// is on for CUDA and off on the CPU, and off, with `note` saying why, for a
+// model with dropout; on with a CPU device or with dropout is a usage error.
+bool use_cuda_graph(const std::string& mode, Device device, const ModelSpec& spec, std::string* note);
 // Whether the architecture has dropout (wide ResNets).
 bool arch_has_dropout(const std::string& arch);
 

@@ -1,5 +1,7 @@
 #include "apps/trainer.h"
 
+#include "apps/graph_step.h"
+
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -25,15 +27,17 @@ Tensor upload(Context& ctx, const std::vector<T>& values, const Shape& shape) {
 // Sums over an epoch kept on the device: read once at the end.
 struct Tally {
   Tally(Context& ctx) : loss_sum(Tensor::empty(ctx, {1})), correct(Tensor::empty(ctx, {1}, DType::i64)) {
+    reset(ctx);
+  }
+  Tally(Tensor loss_sum_, Tensor correct_) : loss_sum(std::move(loss_sum_)), correct(std::move(correct_)) {}
+  void reset(Context& ctx) {
     fill(ctx, loss_sum, 0.0f);
     const Tensor zero = Tensor::host({1}, DType::i64);
     zero.data<int64_t>()[0] = 0;
     copy(ctx, zero, correct);
   }
-  Tally(Tensor loss_sum_, Tensor correct_) : loss_sum(std::move(loss_sum_)), correct(std::move(correct_)) {}
   void add(Context& ctx, const Tensor& loss, const Tensor& logits, const Tensor& labels) {
-    axpy(ctx, static_cast<float>(labels.numel()), loss, loss_sum);
-    count_correct(ctx, logits, labels, correct);
+    tally_step(ctx, {loss, logits}, labels, loss_sum, correct);
   }
   EvalResult result(Context& ctx, int64_t count) {
     EvalResult r;
@@ -112,15 +116,26 @@ EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64
   return tally.result(ctx, data.size);
 }
 
-StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
-                      double lr, uint64_t graph_seed, const std::function<void(const Tensor& loss)>& check_loss) {
+StepOutput forward_backward(Context& ctx, Model& model, const Tensor& x, const Tensor& labels, uint64_t graph_seed,
+                            const std::function<void(const Tensor& loss)>& check_loss) {
   Graph g(ctx, true, graph_seed);
   Var logits = model.forward(g, make_var(x));
   Var loss = softmax_cross_entropy(g, logits, labels);
   if (check_loss) check_loss(loss->value);
   g.backward(loss);
-  optimizer.step(lr);
   return {loss->value, logits->value};
+}
+
+StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
+                      double lr, uint64_t graph_seed, const std::function<void(const Tensor& loss)>& check_loss) {
+  StepOutput out = forward_backward(ctx, model, x, labels, graph_seed, check_loss);
+  optimizer.step(lr);
+  return out;
+}
+
+void tally_step(Context& ctx, const StepOutput& step, const Tensor& labels, Tensor& loss_sum, Tensor& correct) {
+  axpy(ctx, static_cast<float>(labels.numel()), step.loss, loss_sum);
+  count_correct(ctx, step.logits, labels, correct);
 }
 
 static std::vector<std::pair<std::string, Parameter*>> all_parameters(Model& m) { return m.named_parameters(); }
@@ -132,11 +147,19 @@ Trainer::Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainS
       train_(ctx, data.train),
       test_(ctx, data.test),
       optimizer_(ctx, all_parameters(model), settings.optimizer),
-      proximal_(all_parameters(model), settings.sparsity) {
+      proximal_(all_parameters(model), settings.sparsity),
+      loss_sum_(Tensor::empty(ctx, {1})),
+      correct_(Tensor::empty(ctx, {1}, DType::i64)) {
   ROTOR_CHECK(settings_.batch >= 2, "batch size {} is too small (batch norm needs at least 2)", settings_.batch);
   ROTOR_CHECK(settings_.epochs >= 1, "the number of epochs must be at least 1");
   ROTOR_CHECK(train_.size >= 2, "the training set has {} images", train_.size);
+  ROTOR_CHECK(!settings_.cuda_graph || ctx.on_cuda(), "--cuda-graph on needs --device cuda (this run is on {})",
+              device_name(ctx.device()));
+  if (settings_.cuda_graph)
+    graph_ = std::make_unique<GraphStep>(ctx, model, optimizer_, proximal_, settings_.sparsity.any(), settings_.batch);
 }
+
+Trainer::~Trainer() = default;
 
 int64_t Trainer::steps_per_epoch() const { return batches_of(train_.size, settings_.batch, true); }
 
@@ -160,15 +183,18 @@ std::optional<EpochResult> Trainer::train_epoch_or_stop(const Progress& progress
       augment_spec(spec, settings_.augment, settings_.crop_pad, hash_u64(settings_.seed, 0xA11CE), epoch);
 
   const auto t0 = std::chrono::steady_clock::now();
-  Tally tally = resumed ? Tally(resumed->loss_sum, resumed->correct) : Tally(ctx_);
+  Tally tally(loss_sum_, correct_);
+  if (resumed) {
+    copy(ctx_, resumed->loss_sum, tally.loss_sum);
+    copy(ctx_, resumed->correct, tally.correct);
+  } else {
+    tally.reset(ctx_);
+  }
   double lr = resumed ? resumed->lr : 0;
   int64_t seen = resumed ? resumed->seen : 0;
   const bool loss_on_host = !ctx_.on_cuda();
   for (int64_t s = resumed ? resumed->step : 0; s < steps; ++s) {
     const int64_t begin = s * batch, end = std::min(n, begin + batch);
-    Tensor x = Tensor::empty(ctx_, {end - begin, spec.in_channels, spec.height, spec.width});
-    Tensor y = Tensor::empty(ctx_, {end - begin}, DType::i32);
-    assemble_batch(ctx_, train_.images, train_.labels, indices.slice(begin, end), aug, x, y);
     const int64_t global_step = (epoch - 1) * steps + s;
     lr = learning_rate(settings_.schedule, global_step, steps, settings_.epochs);
     ROTOR_CHECK(std::isfinite(lr), "the {} schedule gives a learning rate of {} at epoch {}, step {}",
@@ -182,16 +208,31 @@ std::optional<EpochResult> Trainer::train_epoch_or_stop(const Progress& progress
                   "the run diverged; try a lower --lr",
                   value, epoch, s + 1, steps, lr);
     };
-    const StepOutput out = train_step(ctx_, model_, optimizer_, x, y, lr,
-                                      hash_u64(settings_.seed, static_cast<uint64_t>(global_step)), check_loss);
-    if (settings_.sparsity.any()) proximal_.apply(ctx_, lr);
-    tally.add(ctx_, out.loss, out.logits, y);
+    const uint64_t graph_seed = hash_u64(settings_.seed, static_cast<uint64_t>(global_step));
+    if (graph_ && end - begin == batch) {
+      // A full batch: into the graph step's fixed buffers, then replayed.
+      assemble_batch(ctx_, train_.images, train_.labels, indices.slice(begin, end), aug, graph_->x(),
+                     graph_->labels());
+      graph_->run(lr, graph_seed, tally.loss_sum, tally.correct);
+    } else {
+      // Eager; also the short last batch of a graph run (another shape).
+      Tensor x = Tensor::empty(ctx_, {end - begin, spec.in_channels, spec.height, spec.width});
+      Tensor y = Tensor::empty(ctx_, {end - begin}, DType::i32);
+      assemble_batch(ctx_, train_.images, train_.labels, indices.slice(begin, end), aug, x, y);
+      const StepOutput out = train_step(ctx_, model_, optimizer_, x, y, lr, graph_seed, check_loss);
+      if (settings_.sparsity.any()) proximal_.apply(ctx_, lr);
+      tally.add(ctx_, out.loss, out.logits, y);
+    }
     seen += end - begin;
     if (progress)
       progress(s + 1, steps, seconds_since(t0),
                [&] { return host_values(ctx_, tally.loss_sum)[0] / static_cast<double>(seen); });
     if (s + 1 < steps && stop && stop()) {
-      partial_ = PartialEpoch{s + 1, rng_at_start, lr, seen, tally.loss_sum, tally.correct};
+      // Copies: the trainer's sums are reused by the next epoch.
+      partial_ = PartialEpoch{s + 1, rng_at_start, lr, seen, Tensor::empty(ctx_, {1}),
+                              Tensor::empty(ctx_, {1}, DType::i64)};
+      copy(ctx_, tally.loss_sum, partial_->loss_sum);
+      copy(ctx_, tally.correct, partial_->correct);
       ctx_.synchronize();
       return std::nullopt;
     }

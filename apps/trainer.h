@@ -8,6 +8,8 @@
 // is checked at once, as it is already in host memory). The shuffle of every epoch comes
 // from ctx.rng() and the per-sample augmentation from (seed, epoch, index),
 // so a run is reproducible and can be resumed exactly (see checkpoint.h).
+// With settings.cuda_graph (CUDA only) full batches run as one replayed
+// CUDA graph (apps/graph_step.h), with the same results bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,7 @@ struct TrainSettings {
   int crop_pad = 4;
   uint64_t seed = 0;
   SparsitySettings sparsity;  // L1 proximal steps after each update (apps/sparsity.h)
+  bool cuda_graph = false;    // full-batch steps replayed as a CUDA graph (apps/graph_step.h; CUDA only)
 };
 
 struct EvalResult {
@@ -95,10 +98,20 @@ struct StepOutput {
 // throw, so a diverged step never reaches the parameters.
 StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
                       double lr, uint64_t graph_seed, const std::function<void(const Tensor& loss)>& check_loss = {});
+// train_step without the update: the gradients are left accumulated in the
+// parameters' (a captured step adds its own update, apps/graph_step.h).
+StepOutput forward_backward(Context& ctx, Model& model, const Tensor& x, const Tensor& labels, uint64_t graph_seed,
+                            const std::function<void(const Tensor& loss)>& check_loss = {});
+// Adds a step's batch * loss to loss_sum (1) f32 and its correct count to
+// correct (1) i64, on the device.
+void tally_step(Context& ctx, const StepOutput& step, const Tensor& labels, Tensor& loss_sum, Tensor& correct);
+
+class GraphStep;
 
 class Trainer {
  public:
   Trainer(Context& ctx, Model& model, const DataSplit& data, const TrainSettings& settings);
+  ~Trainer();
 
   // step (1-based) of steps, seconds since the epoch started, and the
   // epoch's running mean loss (read from the device when called, so a caller
@@ -125,6 +138,8 @@ class Trainer {
   Optimizer& optimizer() { return optimizer_; }
   const TrainSettings& settings() const { return settings_; }
   const DeviceDataset& test_data() const { return test_; }
+  // The CUDA graph step (nullptr without settings.cuda_graph).
+  const GraphStep* graph_step() const { return graph_.get(); }
 
  private:
   Context& ctx_;
@@ -133,6 +148,10 @@ class Trainer {
   DeviceDataset train_, test_;
   Optimizer optimizer_;
   ProximalL1 proximal_;
+  // The epoch's loss and correct-count sums, (1) f32 and (1) i64: one pair
+  // for the whole run, so a captured step adds to the same addresses.
+  Tensor loss_sum_, correct_;
+  std::unique_ptr<GraphStep> graph_;
   int64_t epochs_done_ = 0;
   std::optional<PartialEpoch> partial_;
 };

@@ -156,7 +156,8 @@ if [ "$BUILD_OK" = 1 ]; then
       continue
     fi
     [ -s "$J" ] && jsons+=("\"$m\": $(cat "$J")")
-    line=$(last_match "$T" "^train_step " | sed -E 's/\(min +[0-9.]+\)//; s/  +/  /g')
+    # Both modes (eager, then graph: the CUDA graph step), one summary line.
+    line=$(grep -E "^train_step impl=" "$T" | sed -E 's/\(min +[0-9.]+\)//; s/  +/  /g' | paste -sd ';' -)
     record "train_step_$m" "${line:-no train_step line: $(grep -v '^$' "$T" | tail -1 | cut -c1-120)} ($(describe_rc $rc))"
   done
   if [ ${#jsons[@]} -gt 0 ]; then

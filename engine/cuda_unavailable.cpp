@@ -3,6 +3,7 @@
 // users before they get here).
 #include "engine/allocator.h"
 #include "engine/context.h"
+#include "engine/cuda_graph.h"
 #include "engine/error.h"
 
 namespace rotor {
@@ -18,6 +19,14 @@ CudaState* create_cuda_state(int) { fail("this build of rotor has no CUDA backen
 void destroy_cuda_state(CudaState*) {}
 void cuda_synchronize(CudaState&) {}
 void cuda_copy_bytes(CudaState&, void*, Device, const void*, Device, size_t) {
+  fail("this build of rotor has no CUDA backend");
+}
+
+void cuda_begin_capture(CudaState&) { fail("this build of rotor has no CUDA backend"); }
+CudaGraphExec* cuda_end_capture(CudaState&, const std::string&) { fail("this build of rotor has no CUDA backend"); }
+void cuda_graph_launch(CudaState&, CudaGraphExec*) { fail("this build of rotor has no CUDA backend"); }
+void cuda_graph_destroy(CudaGraphExec*) noexcept {}
+void cuda_copy_to_device_async(CudaState&, void*, const void*, size_t) {
   fail("this build of rotor has no CUDA backend");
 }
 

@@ -2,6 +2,7 @@
 
 #include "engine/context.h"
 #include "engine/tensor_util.h"
+#include "engine/error.h"
 #include "kernels/optimizer.h"
 
 namespace rotor {
@@ -24,7 +25,35 @@ Optimizer::Optimizer(Context& ctx, std::vector<std::pair<std::string, Parameter*
   }
 }
 
+SgdHyper Optimizer::sgd_hyper(double lr, double weight_decay) const {
+  return SgdHyper{lr, config_.momentum, weight_decay, config_.nesterov, steps_ == 0};
+}
+
+AdamHyper Optimizer::adam_hyper(double lr, double weight_decay) const {
+  return AdamHyper{lr, config_.beta1, config_.beta2, config_.eps, weight_decay, steps_ + 1};
+}
+
 void Optimizer::step(double lr) {
+  update(lr, nullptr);
+  // The update kernels zeroed every gradient they read: the trainable
+  // parameters' gradients are ready for the next backward.
+  ++steps_;
+}
+
+UpdateScalars Optimizer::step_scalars(double lr) const {
+  // Weight decay is not among the scalars: any group's gives the same values.
+  return config_.kind == OptimizerConfig::Kind::adam ? update_scalars(adam_hyper(lr, 0))
+                                                     : update_scalars(sgd_hyper(lr, 0));
+}
+
+void Optimizer::step_reading(const UpdateScalars* scalars_dev) {
+  ROTOR_CHECK(ctx_.on_cuda() && scalars_dev != nullptr,
+              "Optimizer::step_reading: device scalars are for CUDA graph steps");
+  update(0, scalars_dev);
+}
+
+void Optimizer::update(double lr, const UpdateScalars* scalars_dev) {
+  (void)scalars_dev;  // CUDA only
   const bool adam = config_.kind == OptimizerConfig::Kind::adam;
   for (int gi = 0; gi < param_group_count; ++gi) {
     std::vector<ParamSlot<float>> slots;
@@ -38,28 +67,25 @@ void Optimizer::step(double lr) {
     const double wd = config_.groups[gi].weight_decay;
     const int count = static_cast<int>(slots.size());
     if (adam) {
-      const AdamHyper h{lr, config_.beta1, config_.beta2, config_.eps, wd, steps_ + 1};
+      const AdamHyper h = adam_hyper(lr, wd);
 #if ROTOR_HAVE_CUDA
       if (ctx_.on_cuda()) {
-        cuda::adam_update(ctx_, slots.data(), count, h);
+        cuda::adam_update_reading(ctx_, slots.data(), count, h, scalars_dev);
         continue;
       }
 #endif
       cpu::adam_update<float>(ctx_, slots.data(), count, h);
     } else {
-      const SgdHyper h{lr, config_.momentum, wd, config_.nesterov, steps_ == 0};
+      const SgdHyper h = sgd_hyper(lr, wd);
 #if ROTOR_HAVE_CUDA
       if (ctx_.on_cuda()) {
-        cuda::sgd_update(ctx_, slots.data(), count, h);
+        cuda::sgd_update_reading(ctx_, slots.data(), count, h, scalars_dev);
         continue;
       }
 #endif
       cpu::sgd_update<float>(ctx_, slots.data(), count, h);
     }
   }
-  // The update kernels zeroed every gradient they read: the trainable
-  // parameters' gradients are ready for the next backward.
-  ++steps_;
 }
 
 std::vector<std::pair<std::string, Tensor*>> Optimizer::named_state() {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/module.h"
+#include "kernels/optimizer.h"
 
 namespace rotor {
 
@@ -43,6 +44,16 @@ class Optimizer {
   // learning rate lr, and zeroes those gradients (in the same pass).
   void step(double lr);
   int64_t steps_taken() const { return steps_; }
+
+  // The update as a step captured in a CUDA graph runs it
+  // (engine/cuda_graph.h): the kernels read the rate and the step count
+  // from device memory, which the host fills with step_scalars(lr) (the
+  // values step(lr) would use now) before each replay. step_reading
+  // enqueues that update on CUDA without counting it; count_step() counts
+  // each replay. Bit-identical to step(lr) for the same values.
+  UpdateScalars step_scalars(double lr) const;
+  void step_reading(const UpdateScalars* scalars_dev);
+  void count_step() { ++steps_; }
   const OptimizerConfig& config() const { return config_; }
 
   // For checkpoints: the step count and every state tensor by name
@@ -51,6 +62,10 @@ class Optimizer {
   std::vector<std::pair<std::string, Tensor*>> named_state();
 
  private:
+  // One pass over the groups: with the rate lr, or the values at scalars_dev.
+  void update(double lr, const UpdateScalars* scalars_dev);
+  SgdHyper sgd_hyper(double lr, double weight_decay) const;
+  AdamHyper adam_hyper(double lr, double weight_decay) const;
   struct Entry {
     std::string name;
     Parameter* param;

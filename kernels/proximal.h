@@ -24,6 +24,9 @@ template <class T> void soft_threshold(Context& ctx, int64_t n, T threshold, T* 
 #if ROTOR_HAVE_CUDA
 namespace cuda {
 void soft_threshold(Context& ctx, int64_t n, float threshold, float* x);
+// The same for a step replayed from a CUDA graph: the threshold is the
+// float at threshold_dev when the kernel runs.
+void soft_threshold_reading(Context& ctx, int64_t n, const float* threshold_dev, float* x);
 }  // namespace cuda
 #endif
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "engine/context.h"
+#include "apps/run_files.h"
 #include "tests/support/test_files.h"
 
 using namespace rotor::test;
@@ -82,4 +83,22 @@ TEST_CASE("help texts exit 0 and list the flags", "[cli]") {
   CHECK_THAT(r.output, Catch::Contains("--slope-wd") && Catch::Contains("--schedule"));
   CHECK(run_rotor("--help").exit_code == 0);
   CHECK(run_rotor("").exit_code == 2);
+}
+
+TEST_CASE("--cuda-graph: on needs CUDA, the value is checked, and run.json records it", "[cli][graph]") {
+  auto expect_usage = [](const std::string& args, const std::string& message) {
+    INFO("rotor " << args);
+    const CommandResult r = run_rotor(args);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(message));
+  };
+  expect_usage("train --cuda-graph on --device cpu", "--cuda-graph on needs --device cuda, not cpu");
+  expect_usage("train --cuda-graph sometimes", "--cuda-graph: expected on, off or auto, got 'sometimes'");
+  const std::string run = temp_dir("cli-graph") + "/run";
+  rotor_ok("train --model fcnn-16 --data mnist:" + fashion_subset_dir(800, 200) +
+           " --epochs 2 --stop-after 1 --device cpu --out " + run);
+  CHECK(rotor::read_json_file(run + "/run.json").at("cuda_graph").as_string() == "auto");
+  // A resumed run may change it, as it may change --device; on a CPU still not on.
+  expect_usage("train --resume " + run + " --device cpu --cuda-graph on", "--cuda-graph on needs --device cuda");
 }

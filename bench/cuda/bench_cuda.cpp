@@ -30,8 +30,9 @@
 // does not depend on them), after checking its first two losses against
 // the CPU engine. It prints one line in the format bench/pytorch_step.py
 // prints, so a script can divide the two (see print_step_line). Variant 1
-// captures that step as a CUDA graph inside this benchmark; the engine has
-// no graph path of its own yet. Exit status: 0, 1 (a failure), 2 (a bad
+// (mode=graph) times the engine's CUDA graph step (apps/graph_step.h, what
+// `rotor train --cuda-graph on` replays), after checking that its losses
+// equal the eager step's; `train_step` without a variant runs both. Exit status: 0, 1 (a failure), 2 (a bad
 // argument), 77 (no usable GPU).
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -48,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/graph_step.h"
 #include "apps/trainer.h"
 #include "bench/cuda/bench_variants.h"
 #include "engine/context.h"
@@ -804,35 +806,47 @@ void run_train_step(Bench& b, int variant, const StepOptions& o) {
   int64_t index = 2;
   std::vector<double> us;
   if (variant == 1) {
-    // Capture one step (after warm-up, so the allocator and the workspace
-    // hand out cached memory and nothing is allocated while capturing).
-    for (int i = 0; i < 3; ++i) gpu.step(index++);
-    gpu.ctx->synchronize();
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    std::string failure;
-    // Relaxed: a cudaMalloc during capture (an allocator cache miss) is
-    // allowed; the capture still fails on any synchronisation.
-    ROTOR_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
-    try {
-      gpu.step(index++);
-    } catch (const std::exception& e) {
-      failure = e.what();
+    // The engine's graph step (apps/graph_step.h), as `rotor train
+    // --cuda-graph on` runs it: the first run is its eager warm-up, the
+    // second captures and replays, later runs replay. First it must give the
+    // eager step's parameters: 4 steps of each from identical engines.
+    ProximalL1 no_l1(gpu.model->named_parameters(), {});
+    {
+      TrainRun eager_run(Device::cuda, o), graph_run(Device::cuda, o);
+      Tensor loss_sum = Tensor::empty(*graph_run.ctx, {1}), correct = Tensor::empty(*graph_run.ctx, {1}, DType::i64);
+      GraphStep g(*graph_run.ctx, *graph_run.model, *graph_run.opt, no_l1, false, o.batch);
+      copy(*graph_run.ctx, graph_run.x, g.x());
+      copy(*graph_run.ctx, graph_run.labels, g.labels());
+      for (int i = 0; i < 4; ++i) {
+        eager_run.step(i);
+        g.run(0.1, hash_u64(9, static_cast<uint64_t>(i)), loss_sum, correct);
+      }
+      std::vector<float> a, c;
+      for (auto& [name, p] : eager_run.model->named_parameters()) {
+        const std::vector<float> v = host_values(*eager_run.ctx, p->value());
+        a.insert(a.end(), v.begin(), v.end());
+      }
+      for (auto& [name, p] : graph_run.model->named_parameters()) {
+        const std::vector<float> v = host_values(*graph_run.ctx, p->value());
+        c.insert(c.end(), v.begin(), v.end());
+      }
+      const bool same = a.size() == c.size() && std::memcmp(a.data(), c.data(), a.size() * sizeof(float)) == 0;
+      std::printf("train_step graph validation: parameters after 4 steps %s the eager step's (%zu replays%s%s)\n",
+                  same ? "equal" : "DIFFER FROM", static_cast<size_t>(g.replays()),
+                  g.fallback_reason().empty() ? "" : "; capture failed: ", g.fallback_reason().c_str());
+      require_valid("train_step graph vs eager parameters", rel_error(c, a), 1e-6);
     }
-    const cudaError_t end = cudaStreamEndCapture(st, &graph);
-    if (failure.empty() && end != cudaSuccess) failure = cudaGetErrorString(end);
-    if (failure.empty() && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess) failure = "instantiate failed";
-    if (!failure.empty()) {
-      (void)cudaGetLastError();
-      std::printf("train_step v1: the step could not be captured as a CUDA graph: %s\n", failure.c_str());
-      r.note = "capture failed: " + failure;
+    Tensor loss_sum = Tensor::empty(*gpu.ctx, {1}), correct = Tensor::empty(*gpu.ctx, {1}, DType::i64);
+    GraphStep g(*gpu.ctx, *gpu.model, *gpu.opt, no_l1, false, o.batch);
+    copy(*gpu.ctx, gpu.x, g.x());
+    copy(*gpu.ctx, gpu.labels, g.labels());
+    us = time_steps(st, b.repeats(), [&] { g.run(0.1, 0, loss_sum, correct); });
+    if (!g.fallback_reason().empty()) {
+      std::printf("train_step v1: the step could not be captured as a CUDA graph: %s\n", g.fallback_reason().c_str());
+      r.note = "capture failed: " + g.fallback_reason();
       b.results.push_back(r);
-      if (graph) cudaGraphDestroy(graph);
       return;
     }
-    us = time_steps(st, b.repeats(), [&] { ROTOR_CUDA_CHECK(cudaGraphLaunch(exec, st)); });
-    ROTOR_CUDA_CHECK(cudaGraphExecDestroy(exec));
-    ROTOR_CUDA_CHECK(cudaGraphDestroy(graph));
     r.label += " (CUDA graph)";
   } else {
     us = time_steps(st, b.repeats(), [&] { gpu.step(index++); });
@@ -946,7 +960,7 @@ const std::vector<Kernel>& kernel_table() {
        [](Bench& b, int, const Options&) { run_softmax_ce(b); }},
       {"train_step",
        {"the trainer's step, eager (forward, backward, SGD update)",
-        "that step captured once as a CUDA graph in this benchmark, replayed (not an engine path)"},
+        "that step replayed as a CUDA graph (apps/graph_step.h, rotor train --cuda-graph on)"},
        false,
        [](Bench& b, int v, const Options& o) { run_train_step(b, v, o.step); }},
       {"memory",
@@ -1116,6 +1130,9 @@ int main(int argc, char** argv) {
     std::vector<std::pair<const Kernel*, int>> work;
     for (const Kernel& k : kernel_table()) {
       if (o.kernel == "all") {
+        for (int v = 0; v < static_cast<int>(k.variants.size()); ++v) work.emplace_back(&k, v);
+      } else if (o.kernel == k.name && o.variant < 0 && std::string(k.name) == "train_step") {
+        // Both modes of the step (eager, graph): the ratio is the point.
         for (int v = 0; v < static_cast<int>(k.variants.size()); ++v) work.emplace_back(&k, v);
       } else if (o.kernel == k.name) {
         work.emplace_back(&k, std::max(o.variant, 0));

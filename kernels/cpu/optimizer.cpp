@@ -4,6 +4,26 @@
 
 #include "engine/context.h"
 
+namespace rotor {
+
+// The casts of the by-value paths (below and kernels/cuda/optimizer.cu).
+UpdateScalars update_scalars(const SgdHyper& h) {
+  UpdateScalars s;
+  s.lr = static_cast<float>(h.lr);
+  s.first_step = h.first_step ? 1.0f : 0.0f;
+  return s;
+}
+
+UpdateScalars update_scalars(const AdamHyper& h) {
+  UpdateScalars s;
+  s.lr = static_cast<float>(h.lr);
+  s.step_size = static_cast<float>(h.lr / (1 - std::pow(h.beta1, static_cast<double>(h.step))));
+  s.root_c2 = static_cast<float>(std::sqrt(1 - std::pow(h.beta2, static_cast<double>(h.step))));
+  return s;
+}
+
+}  // namespace rotor
+
 namespace rotor::cpu {
 namespace {
 

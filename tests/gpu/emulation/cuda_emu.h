@@ -39,6 +39,8 @@
 #include <thread>
 #include <vector>
 
+#include "emu_capture.h"
+
 #undef __global__
 #undef __device__
 #undef __host__
@@ -211,8 +213,13 @@ namespace emu {
 // the configuration; the shared memory the kernel declares is checked after
 // its first block (declarations are seen only when they run).
 inline void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char* kernel, const std::function<void()>& body) {
-  static Pool* pool = new Pool;  // never destroyed: its threads wait at exit
   check_launch(kernel, grid, block, dynamic_shared);
+  // While a stream is captured the launch is recorded, not run (emu_capture.h).
+  if (capture) {
+    capture->push_back([grid, block, dynamic_shared, kernel, body] { launch(grid, block, dynamic_shared, kernel, body); });
+    return;
+  }
+  static Pool* pool = new Pool;  // never destroyed: its threads wait at exit
   rotor_emu_note_launch();
   const unsigned threads = block.x * block.y * block.z;
   g_grid_dim = grid;

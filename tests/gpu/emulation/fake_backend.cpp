@@ -5,17 +5,27 @@
 // the kernels size their grids for (default 4); EMU_CC the compute
 // capability the kernels see (default 9.0, an H100/H200, so that the
 // tensor-core convolutions are what runs; 7.5 runs the sm_75 path).
+//
+// Stream capture (engine/cuda_graph.h, emu_capture.h): launches, SGEMMs and
+// device-to-device copies are recorded, a graph launch replays them in
+// order, and whatever would break a real capture fails loudly here: a
+// cudaMalloc or cudaFree (a new allocator block, a growing workspace), a
+// host<->device copy or a synchronisation.
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "engine/allocator.h"
 #include "engine/context.h"
 #include "engine/cuda/cuda_state.h"
+#include "engine/cuda_graph.h"
 #include "engine/error.h"
+#include "tests/gpu/emulation/emu_capture.h"
 
 // Kernel launches so far: emu::launch (cuda_emu.h) counts each one, and
 // tests read the count through tests/gpu/launch_count.h. The harness's own
@@ -26,6 +36,13 @@ extern "C" uint64_t rotor_emu_launch_count() { return emu_launches; }
 
 namespace rotor {
 namespace {
+
+// What a real capture does not survive: an Error (throwing is the loud way
+// where the caller can catch it).
+void refuse_while_capturing(const char* what) {
+  if (emu::capture) fail("emulation: {} while a stream is being captured (it would invalidate a real CUDA graph capture)", what);
+}
+
 class EmuAllocator final : public Allocator {
  public:
   ~EmuAllocator() override { release_all(); }
@@ -33,10 +50,18 @@ class EmuAllocator final : public Allocator {
 
  protected:
   void* raw_allocate(size_t bytes) override {
+    refuse_while_capturing("cudaMalloc");
     if (bytes > (size_t(1) << 40)) return nullptr;  // "out of memory"
     return std::aligned_alloc(256, round_up(bytes));
   }
-  void raw_free(void* p) override { std::free(p); }
+  // Runs in noexcept paths: a cudaFree during capture aborts the test binary.
+  void raw_free(void* p) override {
+    if (emu::capture) {
+      std::fprintf(stderr, "emulation: cudaFree while a stream is being captured\n");
+      std::abort();
+    }
+    std::free(p);
+  }
 };
 }  // namespace
 
@@ -58,12 +83,20 @@ void destroy_cuda_state(CudaState* s) {
   if (s) std::free(s->workspace);
   delete s;
 }
-void cuda_synchronize(CudaState&) {}
-void cuda_copy_bytes(CudaState&, void* dst, Device, const void* src, Device, size_t bytes) {
-  if (bytes) std::memcpy(dst, src, bytes);
+void cuda_synchronize(CudaState&) { refuse_while_capturing("a stream synchronisation"); }
+void cuda_copy_bytes(CudaState&, void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (emu::capture && dst_device == Device::cuda && src_device == Device::cuda) {
+    emu::capture->push_back([dst, src, bytes] { std::memcpy(dst, src, bytes); });
+    return;
+  }
+  // rotor's host<->device copies wait for the stream.
+  refuse_while_capturing("a host<->device copy");
+  std::memcpy(dst, src, bytes);
 }
 void* cuda_workspace(CudaState& s, size_t bytes, Allocator&) {
   if (bytes <= s.workspace_bytes) return s.workspace;
+  refuse_while_capturing("growing the workspace (cudaFree + cudaMalloc)");
   std::free(s.workspace);
   const size_t size = Allocator::round_up(bytes > 2 * s.workspace_bytes ? bytes : 2 * s.workspace_bytes);
   s.workspace = std::aligned_alloc(256, size);
@@ -72,6 +105,31 @@ void* cuda_workspace(CudaState& s, size_t bytes, Allocator&) {
   s.workspace_bytes = size;
   return s.workspace;
 }
+struct CudaGraphExec {
+  std::vector<std::function<void()>> work;
+};
+void cuda_begin_capture(CudaState&) {
+  refuse_while_capturing("cudaStreamBeginCapture");
+  emu::capture = new std::vector<std::function<void()>>;
+}
+CudaGraphExec* cuda_end_capture(CudaState&, const std::string& failure) {
+  ROTOR_CHECK(emu::capture != nullptr, "emulation: cudaStreamEndCapture without a capture");
+  std::unique_ptr<std::vector<std::function<void()>>> work(emu::capture);
+  emu::capture = nullptr;
+  if (!failure.empty()) fail("the training step could not be captured as a CUDA graph: {}", failure);
+  return new CudaGraphExec{std::move(*work)};
+}
+void cuda_graph_launch(CudaState&, CudaGraphExec* g) {
+  refuse_while_capturing("a graph launch");
+  for (const auto& w : g->work) w();
+}
+void cuda_graph_destroy(CudaGraphExec* g) noexcept { delete g; }
+// Pageable memory is staged when the call returns: a copy now is the same.
+void cuda_copy_to_device_async(CudaState&, void* dst, const void* src, size_t bytes) {
+  refuse_while_capturing("a host-to-device copy from pageable memory");
+  std::memcpy(dst, src, bytes);
+}
+
 namespace detail {
 void cuda_fail(cudaError_t e, const char* call, const char* file, int line) {
   fail("CUDA error {} in {} at {}:{}", int(e), call, file, line);
@@ -87,6 +145,12 @@ void cuda_require_fail(const char* op, const char* message) { fail("{}: {}", op,
 extern "C" cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                          int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
                                          const float* beta, float* C, int ldc) {
+  if (emu::capture) {  // alpha and beta are host pointers: read now, as cuBLAS does when captured
+    emu::capture->push_back([=, a = *alpha, b = *beta] {
+      cublasSgemm_v2(nullptr, ta, tb, m, n, k, &a, A, lda, B, ldb, &b, C, ldc);
+    });
+    return CUBLAS_STATUS_SUCCESS;
+  }
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       double s = 0;

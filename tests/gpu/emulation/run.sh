@@ -55,6 +55,8 @@ for f in "$R"/engine/*.cpp; do [ "$(basename "$f")" = cuda_unavailable.cpp ] || 
 for f in "$R"/models/*.cpp; do
   case $(basename "$f") in onnx_graph.cpp|onnx_export.cpp) ;; *) srcs+=("$f") ;; esac
 done
+# The trainer's step and its CUDA graph (tests/gpu/test_gpu_graph_step.cpp).
+srcs+=("$R"/apps/trainer.cpp "$R"/apps/graph_step.cpp "$R"/apps/sparsity.cpp)
 srcs+=("$R"/kernels/cpu/*.cpp "$R"/data/*.cpp "$R"/tests/support/npy.cpp
        "$R"/tests/golden/golden_checks.cpp "$HERE/fake_backend.cpp" "$R"/tests/gpu/*.cpp "$D"/gen/*.cpp)
 # An object is up to date when it is newer than every file its .d (written

@@ -1,10 +1,13 @@
 # Turns every `kernel<...><<<grid, block, smem, stream>>>(args);` of a .cu
 # file into `::emu::launch(dim3(grid), dim3(block), smem, "kernel<...>",
-# [&] { kernel<...>(args); })` so that g++ can compile it with cuda_emu.h,
+# [=] { kernel<...>(args); })` so that g++ can compile it with cuda_emu.h,
 # which checks the launch configuration against the GPUs' limits; and
 # follows every `__shared__ ... name[...];` declaration with
 # `::emu::note_shared(&name, sizeof(name));` so that the launch also knows
 # the kernel's static shared memory. Usage: transform.py FILE > OUT
+# The lambda copies what the arguments are made of ([=]): a launch recorded
+# by a stream capture (emu_capture.h) replays with the values it was
+# launched with, as a CUDA graph does, not with whatever they became later.
 import re, sys
 src = open(sys.argv[1]).read()
 # Static shared declarations (not `extern __shared__`: that is the dynamic
@@ -53,6 +56,6 @@ while True:
     args = src[e+4:m]
     out.append(src[i:k])
     smem = parts[2].strip() if len(parts) > 2 else '0'
-    out.append('::emu::launch(dim3(%s), dim3(%s), %s, "%s", [&] { %s(%s); })' % (parts[0].strip(), parts[1].strip(), smem, name, name, args))
+    out.append('::emu::launch(dim3(%s), dim3(%s), %s, "%s", [=] { %s(%s); })' % (parts[0].strip(), parts[1].strip(), smem, name, name, args))
     i = m + 1
 sys.stdout.write(''.join(out))
