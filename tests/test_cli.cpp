@@ -85,7 +85,7 @@ TEST_CASE("help texts exit 0 and list the flags", "[cli]") {
   CHECK(run_rotor("").exit_code == 2);
 }
 
-TEST_CASE("--cuda-graph: on needs CUDA, the value is checked, and run.json records it", "[cli][graph]") {
+TEST_CASE("the --cuda-graph flag: on needs CUDA, the value is checked, and run.json records it", "[cli][graph]") {
   auto expect_usage = [](const std::string& args, const std::string& message) {
     INFO("rotor " << args);
     const CommandResult r = run_rotor(args);
