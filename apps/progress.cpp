@@ -109,7 +109,10 @@ void ProgressBar::show(const ProgressState& s) {
   if (s.fraction < 1 && now - last_draw_ < 0.1) return;
   last_draw_ = now;
   const int columns = o_.columns > 0 ? o_.columns : terminal_columns();
-  std::fputs(("\r" + progress_line(s, columns) + "\x1b[K").c_str(), o_.out);
+  // Three writes, not "\r" + line: GCC 12 warns falsely (-Wrestrict, its bug 105329) on that concatenation.
+  std::fputs("\r", o_.out);
+  std::fputs(progress_line(s, columns).c_str(), o_.out);
+  std::fputs("\x1b[K", o_.out);
   std::fflush(o_.out);
   drawn_ = true;
 }
