@@ -6,6 +6,9 @@
 #include <cstring>
 #include <cmath>
 #include <cstdlib>
+// The launch counter lives in fake_backend.cpp, which this lone program
+// does not link; it counts nothing here.
+extern "C" void rotor_emu_note_launch() {}
 constexpr int bt = 64;
 __global__ void sum_kernel(const float* x, float* out, int reader) {
   using B = cub::BlockReduce<float, bt>;
@@ -22,16 +25,20 @@ __global__ void big_shared_kernel(float* out) {
 int main(int argc, char** argv) {
   float x[bt], out = 0;
   for (int i = 0; i < bt; ++i) x[i] = float(i);
+  // A pointer, as a real launch passes: the emulated launch copies its
+  // arguments ([=], so that a captured graph can replay them), and &out
+  // taken inside that copy would be const.
+  float* const out_dev = &out;
   const int reader = std::atoi(argv[1]);
   if (reader >= 0) {
-    sum_kernel<<<1, bt, 0, 0>>>(x, &out, reader);
+    sum_kernel<<<1, bt, 0, 0>>>(x, out_dev, reader);
     std::printf("sum read by thread %d: %g\n", reader, out);
   } else if (reader == -1) {
-    big_shared_kernel<<<1, 64, 0, 0>>>(&out);
+    big_shared_kernel<<<1, 64, 0, 0>>>(out_dev);
   } else if (reader == -2) {
-    sum_kernel<<<dim3(1, 70000), bt, 0, 0>>>(x, &out, 0);
+    sum_kernel<<<dim3(1, 70000), bt, 0, 0>>>(x, out_dev, 0);
   } else {
-    big_shared_kernel<<<1, 64, 1024, 0>>>(&out);
+    big_shared_kernel<<<1, 64, 1024, 0>>>(out_dev);
   }
   return 0;
 }
