@@ -253,6 +253,30 @@ void require_valid(const std::string& what, double err, double tol) {
   std::exit(1);
 }
 
+// The per-channel tensors of a batch-norm benchmark on the device: the
+// parameters (from the host values), the running statistics, the batch
+// statistics and the parameter gradients.
+struct ChannelParamsDev {
+  Tensor gamma, beta, slope, running_mean, running_var, mean, invstd, dgamma, dbeta, dslope;
+  ChannelParamsDev(Context& ctx, const std::vector<float>& gamma_host, const std::vector<float>& beta_host,
+                   const std::vector<float>& slope_host) {
+    const int64_t c = static_cast<int64_t>(gamma_host.size());
+    gamma = device_tensor(ctx, gamma_host);
+    beta = device_tensor(ctx, beta_host);
+    slope = device_tensor(ctx, slope_host);
+    for (Tensor* t : {&running_mean, &running_var, &mean, &invstd, &dgamma, &dbeta, &dslope})
+      *t = Tensor::empty(ctx, {c});
+  }
+  // Before a validated call: fresh running statistics, zero gradients (they accumulate).
+  void reset(Context& ctx) {
+    fill(ctx, running_mean, 0.0f);
+    fill(ctx, running_var, 1.0f);
+    fill(ctx, dgamma, 0.0f);
+    fill(ctx, dbeta, 0.0f);
+    fill(ctx, dslope, 0.0f);
+  }
+};
+
 // ---- ceilings ---------------------------------------------------------------
 
 void run_copy(Bench& b) {
@@ -370,54 +394,43 @@ void run_bn(Bench& b, bool act, int variant) {
     }
     bufs.push_back(std::move(st));
   }
-  Tensor gamma_dev = device_tensor(ctx, gamma), beta_dev = device_tensor(ctx, beta),
-         slope_dev = device_tensor(ctx, slope), running_mean_dev = Tensor::empty(ctx, {int64_t(c)}),
-         running_var_dev = Tensor::empty(ctx, {int64_t(c)}), mean_dev = Tensor::empty(ctx, {int64_t(c)}),
-         invstd_dev = Tensor::empty(ctx, {int64_t(c)}), dgamma_dev = Tensor::empty(ctx, {int64_t(c)}),
-         dbeta_dev = Tensor::empty(ctx, {int64_t(c)}), dslope_dev = Tensor::empty(ctx, {int64_t(c)});
-  auto reset = [&] {
-    fill(ctx, running_mean_dev, 0.0f);
-    fill(ctx, running_var_dev, 1.0f);
-    fill(ctx, dgamma_dev, 0.0f);
-    fill(ctx, dbeta_dev, 0.0f);
-    fill(ctx, dslope_dev, 0.0f);
-  };
+  ChannelParamsDev p(ctx, gamma, beta, slope);
   auto call = [&](int i) {
     Set& st = bufs[i];
     if (variant == 1) {  // unfused: z = BN(x), y = rrelu(z); dz = rrelu'(dy), dx = BN'(dz)
-      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), running_mean_dev.f32(),
-                                     running_var_dev.f32(), 0.1, 1e-5, st.z.f32(), mean_dev.f32(), invstd_dev.f32());
-      cuda::rrelu_forward(ctx, s, st.z.f32(), slope_dev.f32(), st.y.f32());
-      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), slope_dev.f32(), st.dz.f32(), GradMode::assign,
-                           dslope_dev.f32());
-      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dz.f32(), gamma_dev.f32(), mean_dev.f32(), invstd_dev.f32(),
-                                st.dx.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32());
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), p.gamma.f32(), p.beta.f32(), p.running_mean.f32(),
+                                     p.running_var.f32(), 0.1, 1e-5, st.z.f32(), p.mean.f32(), p.invstd.f32());
+      cuda::rrelu_forward(ctx, s, st.z.f32(), p.slope.f32(), st.y.f32());
+      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), p.slope.f32(), st.dz.f32(), GradMode::assign,
+                           p.dslope.f32());
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dz.f32(), p.gamma.f32(), p.mean.f32(), p.invstd.f32(),
+                                st.dx.f32(), GradMode::assign, p.dgamma.f32(), p.dbeta.f32());
     } else if (act) {
-      cuda::bn_rrelu_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), slope_dev.f32(),
-                                   running_mean_dev.f32(), running_var_dev.f32(), 0.1, 1e-5, st.y.f32(), mean_dev.f32(),
-                                   invstd_dev.f32());
-      cuda::bn_rrelu_backward(ctx, s, st.x.f32(), st.dy.f32(), gamma_dev.f32(), beta_dev.f32(), slope_dev.f32(),
-                              mean_dev.f32(), invstd_dev.f32(), st.dx.f32(), GradMode::assign, dgamma_dev.f32(),
-                              dbeta_dev.f32(), dslope_dev.f32());
+      cuda::bn_rrelu_forward_train(ctx, s, st.x.f32(), p.gamma.f32(), p.beta.f32(), p.slope.f32(),
+                                   p.running_mean.f32(), p.running_var.f32(), 0.1, 1e-5, st.y.f32(), p.mean.f32(),
+                                   p.invstd.f32());
+      cuda::bn_rrelu_backward(ctx, s, st.x.f32(), st.dy.f32(), p.gamma.f32(), p.beta.f32(), p.slope.f32(),
+                              p.mean.f32(), p.invstd.f32(), st.dx.f32(), GradMode::assign, p.dgamma.f32(),
+                              p.dbeta.f32(), p.dslope.f32());
     } else {
-      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), running_mean_dev.f32(),
-                                     running_var_dev.f32(), 0.1, 1e-5, st.y.f32(), mean_dev.f32(), invstd_dev.f32());
-      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dy.f32(), gamma_dev.f32(), mean_dev.f32(), invstd_dev.f32(),
-                                st.dx.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32());
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), p.gamma.f32(), p.beta.f32(), p.running_mean.f32(),
+                                     p.running_var.f32(), 0.1, 1e-5, st.y.f32(), p.mean.f32(), p.invstd.f32());
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dy.f32(), p.gamma.f32(), p.mean.f32(), p.invstd.f32(),
+                                st.dx.f32(), GradMode::assign, p.dgamma.f32(), p.dbeta.f32());
     }
   };
 
   // Validate one call against the CPU.
-  reset();
+  p.reset(ctx);
   call(0);
   double err = rel_error(host_values(ctx, bufs[0].y), y);
   err = std::max(err, rel_error(host_values(ctx, bufs[0].dx), dx));
-  err = std::max(err, rel_error(host_values(ctx, mean_dev), mean));
-  err = std::max(err, rel_error(host_values(ctx, invstd_dev), invstd));
-  err = std::max(err, rel_error(host_values(ctx, running_var_dev), rv));
-  err = std::max(err, rel_error(host_values(ctx, dgamma_dev), dgamma));
-  err = std::max(err, rel_error(host_values(ctx, dbeta_dev), dbeta));
-  if (act) err = std::max(err, rel_error(host_values(ctx, dslope_dev), dslope));
+  err = std::max(err, rel_error(host_values(ctx, p.mean), mean));
+  err = std::max(err, rel_error(host_values(ctx, p.invstd), invstd));
+  err = std::max(err, rel_error(host_values(ctx, p.running_var), rv));
+  err = std::max(err, rel_error(host_values(ctx, p.dgamma), dgamma));
+  err = std::max(err, rel_error(host_values(ctx, p.dbeta), dbeta));
+  if (act) err = std::max(err, rel_error(host_values(ctx, p.dslope), dslope));
   const std::string name = act ? "bn_rrelu" : "batch_norm";
   require_valid(name, err, 1e-4);
 
@@ -498,52 +511,41 @@ void run_bn_add_act(Bench& b, int variant) {
     }
     bufs.push_back(std::move(st));
   }
-  Tensor gamma_dev = device_tensor(ctx, gamma), beta_dev = device_tensor(ctx, beta),
-         slope_dev = device_tensor(ctx, slope), running_mean_dev = Tensor::empty(ctx, {int64_t(c)}),
-         running_var_dev = Tensor::empty(ctx, {int64_t(c)}), mean_dev = Tensor::empty(ctx, {int64_t(c)}),
-         invstd_dev = Tensor::empty(ctx, {int64_t(c)}), dgamma_dev = Tensor::empty(ctx, {int64_t(c)}),
-         dbeta_dev = Tensor::empty(ctx, {int64_t(c)}), dslope_dev = Tensor::empty(ctx, {int64_t(c)});
-  auto reset = [&] {
-    fill(ctx, running_mean_dev, 0.0f);
-    fill(ctx, running_var_dev, 1.0f);
-    fill(ctx, dgamma_dev, 0.0f);
-    fill(ctx, dbeta_dev, 0.0f);
-    fill(ctx, dslope_dev, 0.0f);
-  };
+  ChannelParamsDev p(ctx, gamma, beta, slope);
   auto call = [&](int i) {
     Set& st = bufs[i];
     if (variant == 1) {
-      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), gamma_dev.f32(), beta_dev.f32(), running_mean_dev.f32(),
-                                     running_var_dev.f32(), 0.1, 1e-5, st.bn.f32(), mean_dev.f32(), invstd_dev.f32());
+      cuda::batch_norm_forward_train(ctx, s, st.x.f32(), p.gamma.f32(), p.beta.f32(), p.running_mean.f32(),
+                                     p.running_var.f32(), 0.1, 1e-5, st.bn.f32(), p.mean.f32(), p.invstd.f32());
       cuda::add_forward(ctx, int64_t(n), st.bn.f32(), st.r.f32(), st.z.f32());
-      cuda::rrelu_forward(ctx, s, st.z.f32(), slope_dev.f32(), st.y.f32());
-      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), slope_dev.f32(), st.dz.f32(), GradMode::assign,
-                           dslope_dev.f32());
+      cuda::rrelu_forward(ctx, s, st.z.f32(), p.slope.f32(), st.y.f32());
+      cuda::rrelu_backward(ctx, s, st.z.f32(), st.dy.f32(), p.slope.f32(), st.dz.f32(), GradMode::assign,
+                           p.dslope.f32());
       cuda::copy_grad(ctx, int64_t(n), st.dz.f32(), st.dbn.f32(), GradMode::assign);
       cuda::copy_grad(ctx, int64_t(n), st.dz.f32(), st.dr.f32(), GradMode::assign);
-      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dbn.f32(), gamma_dev.f32(), mean_dev.f32(), invstd_dev.f32(),
-                                st.dx.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32());
+      cuda::batch_norm_backward(ctx, s, st.x.f32(), st.dbn.f32(), p.gamma.f32(), p.mean.f32(), p.invstd.f32(),
+                                st.dx.f32(), GradMode::assign, p.dgamma.f32(), p.dbeta.f32());
     } else {
-      cuda::bn_add_act_forward_train(ctx, s, st.x.f32(), st.r.f32(), gamma_dev.f32(), beta_dev.f32(), slope_dev.f32(),
-                                     running_mean_dev.f32(), running_var_dev.f32(), 0.1, 1e-5, st.y.f32(),
-                                     mean_dev.f32(), invstd_dev.f32());
-      cuda::bn_add_act_backward(ctx, s, st.x.f32(), st.r.f32(), st.dy.f32(), gamma_dev.f32(), beta_dev.f32(),
-                                slope_dev.f32(), mean_dev.f32(), invstd_dev.f32(), st.dx.f32(), GradMode::assign,
-                                st.dr.f32(), GradMode::assign, dgamma_dev.f32(), dbeta_dev.f32(), dslope_dev.f32());
+      cuda::bn_add_act_forward_train(ctx, s, st.x.f32(), st.r.f32(), p.gamma.f32(), p.beta.f32(), p.slope.f32(),
+                                     p.running_mean.f32(), p.running_var.f32(), 0.1, 1e-5, st.y.f32(),
+                                     p.mean.f32(), p.invstd.f32());
+      cuda::bn_add_act_backward(ctx, s, st.x.f32(), st.r.f32(), st.dy.f32(), p.gamma.f32(), p.beta.f32(),
+                                p.slope.f32(), p.mean.f32(), p.invstd.f32(), st.dx.f32(), GradMode::assign,
+                                st.dr.f32(), GradMode::assign, p.dgamma.f32(), p.dbeta.f32(), p.dslope.f32());
     }
   };
 
-  reset();
+  p.reset(ctx);
   call(0);
   double err = rel_error(host_values(ctx, bufs[0].y), y);
   err = std::max(err, rel_error(host_values(ctx, bufs[0].dx), dx));
   err = std::max(err, rel_error(host_values(ctx, bufs[0].dr), dr));
-  err = std::max(err, rel_error(host_values(ctx, mean_dev), mean));
-  err = std::max(err, rel_error(host_values(ctx, invstd_dev), invstd));
-  err = std::max(err, rel_error(host_values(ctx, running_var_dev), rv));
-  err = std::max(err, rel_error(host_values(ctx, dgamma_dev), dgamma));
-  err = std::max(err, rel_error(host_values(ctx, dbeta_dev), dbeta));
-  err = std::max(err, rel_error(host_values(ctx, dslope_dev), dslope));
+  err = std::max(err, rel_error(host_values(ctx, p.mean), mean));
+  err = std::max(err, rel_error(host_values(ctx, p.invstd), invstd));
+  err = std::max(err, rel_error(host_values(ctx, p.running_var), rv));
+  err = std::max(err, rel_error(host_values(ctx, p.dgamma), dgamma));
+  err = std::max(err, rel_error(host_values(ctx, p.dbeta), dbeta));
+  err = std::max(err, rel_error(host_values(ctx, p.dslope), dslope));
   require_valid("bn_add_act", err, 1e-4);
 
   Result res = make_result("bn_add_act", variant, "fwd+bwd 128x16x32x32");
