@@ -144,17 +144,24 @@ Var conv2d(Graph& g, const Var& x, const Var& w, int64_t stride, int64_t pad) {
   return y;
 }
 
+// The per-channel operands of a batch norm (and of its fused forms): C
+// values each; the slope is optional (a ReLU or no activation).
+static void check_bn_params(Graph& g, int64_t c, const Var& gamma, const Var& beta, const Var& slope,
+                            const Tensor& running_mean, const Tensor& running_var, const char* op) {
+  check_vector(g, gamma, c, op, "gamma");
+  check_vector(g, beta, c, op, "beta");
+  if (slope) check_vector(g, slope, c, op, "slope");
+  check_buffer(running_mean, c, op, "running_mean");
+  check_buffer(running_var, c, op, "running_var");
+}
+
 // Shared by batch_norm and bn_rrelu: checks, then the train or eval forward.
 static Var bn_forward(Graph& g, const Var& x, const Var& gamma, const Var& beta, const Var& slope,
                       Tensor& running_mean, Tensor& running_var, const BatchNormConfig& config, bool act,
                       const char* op) {
   check_input(g, x, op, "input");
   const ChannelShape s = channel_shape(x->value, op);
-  check_vector(g, gamma, s.c, op, "gamma");
-  check_vector(g, beta, s.c, op, "beta");
-  if (slope) check_vector(g, slope, s.c, op, "slope");
-  check_buffer(running_mean, s.c, op, "running_mean");
-  check_buffer(running_var, s.c, op, "running_var");
+  check_bn_params(g, s.c, gamma, beta, slope, running_mean, running_var, op);
   Context& ctx = g.ctx();
   Var y = output(g, x->value.shape(), g.needs_grad({&x, &gamma, &beta, &slope}));
   if (!g.training()) {
@@ -213,11 +220,7 @@ Var bn_add_act(Graph& g, const Var& x, const Var& residual, const Var& gamma, co
   const ChannelShape s = channel_shape(x->value, op);
   ROTOR_CHECK(residual->value.same_shape(x->value), "{}: residual {} does not match input {}", op,
               shape_str(residual->value.shape()), shape_str(x->value.shape()));
-  check_vector(g, gamma, s.c, op, "gamma");
-  check_vector(g, beta, s.c, op, "beta");
-  if (slope) check_vector(g, slope, s.c, op, "slope");
-  check_buffer(running_mean, s.c, op, "running_mean");
-  check_buffer(running_var, s.c, op, "running_var");
+  check_bn_params(g, s.c, gamma, beta, slope, running_mean, running_var, op);
   Context& ctx = g.ctx();
   Var y = output(g, x->value.shape(), g.needs_grad({&x, &residual, &gamma, &beta, &slope}));
   if (!g.training()) {
