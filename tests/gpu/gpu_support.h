@@ -96,7 +96,7 @@ inline double max_abs(const std::vector<float>& v) {
 inline const char* mode_name(GradMode m) { return m == GradMode::assign ? "assign" : "accumulate"; }
 
 // Runs an input-gradient kernel on both sides in both modes and compares:
-// cpu(mode, dx) and gpu(mode, dx_device) write n values.
+// cpu(mode, dx) and gpu(mode, dx_dev) write n values.
 inline void require_grad_modes(Twins& t, const std::string& what, size_t n,
                                const std::function<void(GradMode, float*)>& cpu,
                                const std::function<void(GradMode, float*)>& gpu, double tol, uint64_t seed = 99) {

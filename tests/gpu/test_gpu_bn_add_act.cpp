@@ -31,35 +31,36 @@ void check_bn_add_act(const ChannelShape& s, bool with_slope, uint64_t seed) {
              rv0 = uniform(rng, c, 0.5, 2), dy = uniform(rng, n, -1, 1);
   auto r = uniform(rng, n, -1, 1);
   const float* slope = with_slope ? slope_values.data() : nullptr;
-  Tensor dx_in = to_gpu(t.gpu, x), dgamma_in = to_gpu(t.gpu, gamma), dbeta_in = to_gpu(t.gpu, beta),
-         dslope_in = to_gpu(t.gpu, slope_values), ddy = to_gpu(t.gpu, dy);
-  float* slope_dev = with_slope ? fp(dslope_in) : nullptr;
+  Tensor x_dev = to_gpu(t.gpu, x), gamma_dev = to_gpu(t.gpu, gamma), beta_dev = to_gpu(t.gpu, beta),
+         slope_values_dev = to_gpu(t.gpu, slope_values), dy_dev = to_gpu(t.gpu, dy);
+  float* slope_dev = with_slope ? fp(slope_values_dev) : nullptr;
 
   // Training forward.
   std::vector<float> y(n), rm = rm0, rv = rv0, mean(c), invstd(c);
   cpu::bn_add_act_forward_train<float>(t.cpu, s, x.data(), r.data(), gamma.data(), beta.data(), slope, rm.data(),
                                        rv.data(), 0.1, 1e-5, y.data(), mean.data(), invstd.data());
   {
-    Tensor dr_in = to_gpu(t.gpu, r), dy_out = to_gpu(t.gpu, nans(n)), drm = to_gpu(t.gpu, rm0),
-           drv = to_gpu(t.gpu, rv0), dmean = to_gpu(t.gpu, nans(c)), dinv = to_gpu(t.gpu, nans(c));
-    cuda::bn_add_act_forward_train(t.gpu, s, fp(dx_in), fp(dr_in), fp(dgamma_in), fp(dbeta_in), slope_dev, fp(drm),
-                                   fp(drv), 0.1, 1e-5, fp(dy_out), fp(dmean), fp(dinv));
-    REQUIRE_TWIN("y", from_gpu<float>(t.gpu, dy_out), y, reduction_tol);
-    REQUIRE_CLOSE("save_mean", from_gpu<float>(t.gpu, dmean), mean, 1e-5, reduction_tol);
-    REQUIRE_TWIN("save_invstd", from_gpu<float>(t.gpu, dinv), invstd, reduction_tol);
-    REQUIRE_TWIN("running_mean", from_gpu<float>(t.gpu, drm), rm, reduction_tol);
-    REQUIRE_TWIN("running_var", from_gpu<float>(t.gpu, drv), rv, reduction_tol);
+    Tensor r_dev = to_gpu(t.gpu, r), y_dev = to_gpu(t.gpu, nans(n)), running_mean_dev = to_gpu(t.gpu, rm0),
+           running_var_dev = to_gpu(t.gpu, rv0), mean_dev = to_gpu(t.gpu, nans(c)), invstd_dev = to_gpu(t.gpu, nans(c));
+    cuda::bn_add_act_forward_train(t.gpu, s, fp(x_dev), fp(r_dev), fp(gamma_dev), fp(beta_dev), slope_dev,
+                                   fp(running_mean_dev), fp(running_var_dev), 0.1, 1e-5, fp(y_dev), fp(mean_dev),
+                                   fp(invstd_dev));
+    REQUIRE_TWIN("y", from_gpu<float>(t.gpu, y_dev), y, reduction_tol);
+    REQUIRE_CLOSE("save_mean", from_gpu<float>(t.gpu, mean_dev), mean, 1e-5, reduction_tol);
+    REQUIRE_TWIN("save_invstd", from_gpu<float>(t.gpu, invstd_dev), invstd, reduction_tol);
+    REQUIRE_TWIN("running_mean", from_gpu<float>(t.gpu, running_mean_dev), rm, reduction_tol);
+    REQUIRE_TWIN("running_var", from_gpu<float>(t.gpu, running_var_dev), rv, reduction_tol);
   }
   // Evaluation with the updated running statistics (the CPU's, on both sides).
   {
     std::vector<float> ye(n);
-    Tensor dr_in = to_gpu(t.gpu, r), dye = to_gpu(t.gpu, nans(n)), rm_dev = to_gpu(t.gpu, rm),
+    Tensor r_dev = to_gpu(t.gpu, r), ye_dev = to_gpu(t.gpu, nans(n)), rm_dev = to_gpu(t.gpu, rm),
            rv_dev = to_gpu(t.gpu, rv);
     cpu::bn_add_act_forward_eval<float>(t.cpu, s, x.data(), r.data(), gamma.data(), beta.data(), slope, rm.data(),
                                         rv.data(), 1e-5, ye.data());
-    cuda::bn_add_act_forward_eval(t.gpu, s, fp(dx_in), fp(dr_in), fp(dgamma_in), fp(dbeta_in), slope_dev, fp(rm_dev),
-                                  fp(rv_dev), 1e-5, fp(dye));
-    REQUIRE_TWIN("y (eval)", from_gpu<float>(t.gpu, dye), ye, reduction_tol);
+    cuda::bn_add_act_forward_eval(t.gpu, s, fp(x_dev), fp(r_dev), fp(gamma_dev), fp(beta_dev), slope_dev, fp(rm_dev),
+                                  fp(rv_dev), 1e-5, fp(ye_dev));
+    REQUIRE_TWIN("y (eval)", from_gpu<float>(t.gpu, ye_dev), ye, reduction_tol);
   }
 
   // Backward. Keep z = BN(x) + r away from the kink, where the CPU (batch
@@ -69,15 +70,16 @@ void check_bn_add_act(const ChannelShape& s, bool with_slope, uint64_t seed) {
     const double z = static_cast<double>(gamma[ch]) * invstd[ch] * (x[i] - mean[ch]) + beta[ch] + r[i];
     if (std::fabs(z) < 1e-3) r[i] += static_cast<float>(z < 0 ? -2e-3 : 2e-3);
   }
-  Tensor dr_in = to_gpu(t.gpu, r), dmean = to_gpu(t.gpu, mean), dinv = to_gpu(t.gpu, invstd);
+  Tensor r_dev = to_gpu(t.gpu, r), mean_dev = to_gpu(t.gpu, mean), invstd_dev = to_gpu(t.gpu, invstd);
   struct Grads {
     float *dx, *dr, *dg, *db, *ds;
   };
-  auto run = [&](Grads h, Grads d, GradMode dx_mode, GradMode dr_mode) {
+  auto run = [&](Grads host, Grads dev, GradMode dx_mode, GradMode dr_mode) {
     cpu::bn_add_act_backward<float>(t.cpu, s, x.data(), r.data(), dy.data(), gamma.data(), beta.data(), slope,
-                                    mean.data(), invstd.data(), h.dx, dx_mode, h.dr, dr_mode, h.dg, h.db, h.ds);
-    cuda::bn_add_act_backward(t.gpu, s, fp(dx_in), fp(dr_in), fp(ddy), fp(dgamma_in), fp(dbeta_in), slope_dev,
-                              fp(dmean), fp(dinv), d.dx, dx_mode, d.dr, dr_mode, d.dg, d.db, d.ds);
+                                    mean.data(), invstd.data(), host.dx, dx_mode, host.dr, dr_mode, host.dg, host.db,
+                                    host.ds);
+    cuda::bn_add_act_backward(t.gpu, s, fp(x_dev), fp(r_dev), fp(dy_dev), fp(gamma_dev), fp(beta_dev), slope_dev,
+                              fp(mean_dev), fp(invstd_dev), dev.dx, dx_mode, dev.dr, dr_mode, dev.dg, dev.db, dev.ds);
   };
   Rng grads_rng(seed + 1);
   // Every mode pair: dx and dr have their own GradMode.
@@ -88,38 +90,38 @@ void check_bn_add_act(const ChannelShape& s, bool with_slope, uint64_t seed) {
                  g0 = uniform(grads_rng, c, -1, 1), b0 = uniform(grads_rng, c, -1, 1),
                  s0 = uniform(grads_rng, c, -1, 1);
       std::vector<float> dx = dx0, dr = dr0, dg = g0, db = b0, ds = s0;
-      Tensor ddx = to_gpu(t.gpu, dx_mode == GradMode::assign ? nans(n) : dx0),
-             ddr = to_gpu(t.gpu, dr_mode == GradMode::assign ? nans(n) : dr0), ddg = to_gpu(t.gpu, g0),
-             ddb = to_gpu(t.gpu, b0), dds = to_gpu(t.gpu, s0);
+      Tensor dx_dev = to_gpu(t.gpu, dx_mode == GradMode::assign ? nans(n) : dx0),
+             dr_dev = to_gpu(t.gpu, dr_mode == GradMode::assign ? nans(n) : dr0), dg_dev = to_gpu(t.gpu, g0),
+             db_dev = to_gpu(t.gpu, b0), ds_dev = to_gpu(t.gpu, s0);
       run({dx.data(), dr.data(), dg.data(), db.data(), with_slope ? ds.data() : nullptr},
-          {fp(ddx), fp(ddr), fp(ddg), fp(ddb), with_slope ? fp(dds) : nullptr}, dx_mode, dr_mode);
-      REQUIRE_TWIN("dx", from_gpu<float>(t.gpu, ddx), dx, reduction_tol);
-      REQUIRE_TWIN("dr", from_gpu<float>(t.gpu, ddr), dr, elementwise_tol);
-      REQUIRE_TWIN("dgamma", from_gpu<float>(t.gpu, ddg), dg, reduction_tol);
-      REQUIRE_TWIN("dbeta", from_gpu<float>(t.gpu, ddb), db, reduction_tol);
-      if (with_slope) REQUIRE_TWIN("dslope", from_gpu<float>(t.gpu, dds), ds, reduction_tol);
+          {fp(dx_dev), fp(dr_dev), fp(dg_dev), fp(db_dev), with_slope ? fp(ds_dev) : nullptr}, dx_mode, dr_mode);
+      REQUIRE_TWIN("dx", from_gpu<float>(t.gpu, dx_dev), dx, reduction_tol);
+      REQUIRE_TWIN("dr", from_gpu<float>(t.gpu, dr_dev), dr, elementwise_tol);
+      REQUIRE_TWIN("dgamma", from_gpu<float>(t.gpu, dg_dev), dg, reduction_tol);
+      REQUIRE_TWIN("dbeta", from_gpu<float>(t.gpu, db_dev), db, reduction_tol);
+      if (with_slope) REQUIRE_TWIN("dslope", from_gpu<float>(t.gpu, ds_dev), ds, reduction_tol);
     }
   const GradMode a = GradMode::assign;
   {  // dr alone (a block whose input needs no gradient for its branch)
     std::vector<float> dr(n);
-    Tensor ddr = to_gpu(t.gpu, nans(n));
-    run({nullptr, dr.data(), nullptr, nullptr, nullptr}, {nullptr, fp(ddr), nullptr, nullptr, nullptr}, a, a);
-    REQUIRE_TWIN("dr only", from_gpu<float>(t.gpu, ddr), dr, elementwise_tol);
+    Tensor dr_dev = to_gpu(t.gpu, nans(n));
+    run({nullptr, dr.data(), nullptr, nullptr, nullptr}, {nullptr, fp(dr_dev), nullptr, nullptr, nullptr}, a, a);
+    REQUIRE_TWIN("dr only", from_gpu<float>(t.gpu, dr_dev), dr, elementwise_tol);
   }
   {  // dx alone
     std::vector<float> dx(n);
-    Tensor ddx = to_gpu(t.gpu, nans(n));
-    run({dx.data(), nullptr, nullptr, nullptr, nullptr}, {fp(ddx), nullptr, nullptr, nullptr, nullptr}, a, a);
-    REQUIRE_TWIN("dx only", from_gpu<float>(t.gpu, ddx), dx, reduction_tol);
+    Tensor dx_dev = to_gpu(t.gpu, nans(n));
+    run({dx.data(), nullptr, nullptr, nullptr, nullptr}, {fp(dx_dev), nullptr, nullptr, nullptr, nullptr}, a, a);
+    REQUIRE_TWIN("dx only", from_gpu<float>(t.gpu, dx_dev), dx, reduction_tol);
   }
   {  // parameter gradients alone
     std::vector<float> dg(c, 0.5f), db(c, -0.5f), ds(c, 0.25f);
-    Tensor ddg = to_gpu(t.gpu, dg), ddb = to_gpu(t.gpu, db), dds = to_gpu(t.gpu, ds);
+    Tensor dg_dev = to_gpu(t.gpu, dg), db_dev = to_gpu(t.gpu, db), ds_dev = to_gpu(t.gpu, ds);
     run({nullptr, nullptr, dg.data(), db.data(), with_slope ? ds.data() : nullptr},
-        {nullptr, nullptr, fp(ddg), fp(ddb), with_slope ? fp(dds) : nullptr}, a, a);
-    REQUIRE_TWIN("dgamma only", from_gpu<float>(t.gpu, ddg), dg, reduction_tol);
-    REQUIRE_TWIN("dbeta only", from_gpu<float>(t.gpu, ddb), db, reduction_tol);
-    if (with_slope) REQUIRE_TWIN("dslope only", from_gpu<float>(t.gpu, dds), ds, reduction_tol);
+        {nullptr, nullptr, fp(dg_dev), fp(db_dev), with_slope ? fp(ds_dev) : nullptr}, a, a);
+    REQUIRE_TWIN("dgamma only", from_gpu<float>(t.gpu, dg_dev), dg, reduction_tol);
+    REQUIRE_TWIN("dbeta only", from_gpu<float>(t.gpu, db_dev), db, reduction_tol);
+    if (with_slope) REQUIRE_TWIN("dslope only", from_gpu<float>(t.gpu, ds_dev), ds, reduction_tol);
   }
 }
 

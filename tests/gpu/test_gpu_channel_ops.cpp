@@ -35,34 +35,34 @@ void check_rrelu(const ChannelShape& s, uint64_t seed) {
   auto x = uniform(rng, n, -1, 1);
   x[0] = 0.0f;  // the kink
   const auto slope = signed_magnitudes(rng, c, 0.5, 1.5), dy = uniform(rng, n, -1, 1);
-  Tensor dx_in = to_gpu(t.gpu, x), dslope_in = to_gpu(t.gpu, slope), ddy = to_gpu(t.gpu, dy);
+  Tensor x_dev = to_gpu(t.gpu, x), slope_dev = to_gpu(t.gpu, slope), dy_dev = to_gpu(t.gpu, dy);
 
   std::vector<float> y(n);
-  Tensor dy_out = to_gpu(t.gpu, nans(n));
+  Tensor y_dev = to_gpu(t.gpu, nans(n));
   cpu::rrelu_forward<float>(t.cpu, s, x.data(), slope.data(), y.data());
-  cuda::rrelu_forward(t.gpu, s, fp(dx_in), fp(dslope_in), fp(dy_out));
-  REQUIRE_TWIN("rrelu y", from_gpu<float>(t.gpu, dy_out), y, 0.0);
+  cuda::rrelu_forward(t.gpu, s, fp(x_dev), fp(slope_dev), fp(y_dev));
+  REQUIRE_TWIN("rrelu y", from_gpu<float>(t.gpu, y_dev), y, 0.0);
 
   for (GradMode mode : {GradMode::assign, GradMode::accumulate}) {
     const auto start = uniform(rng, n, -1, 1), ds0 = uniform(rng, c, -1, 1);
     std::vector<float> dx = start, ds = ds0;
-    Tensor ddx = to_gpu(t.gpu, mode == GradMode::assign ? nans(n) : start), dds = to_gpu(t.gpu, ds0);
+    Tensor dx_dev = to_gpu(t.gpu, mode == GradMode::assign ? nans(n) : start), ds_dev = to_gpu(t.gpu, ds0);
     cpu::rrelu_backward<float>(t.cpu, s, x.data(), dy.data(), slope.data(), dx.data(), mode, ds.data());
-    cuda::rrelu_backward(t.gpu, s, fp(dx_in), fp(ddy), fp(dslope_in), fp(ddx), mode, fp(dds));
-    REQUIRE_TWIN(std::string("rrelu dx ") + mode_name(mode), from_gpu<float>(t.gpu, ddx), dx, 0.0);
-    REQUIRE_TWIN("rrelu dslope", from_gpu<float>(t.gpu, dds), ds, reduction_tol);
+    cuda::rrelu_backward(t.gpu, s, fp(x_dev), fp(dy_dev), fp(slope_dev), fp(dx_dev), mode, fp(ds_dev));
+    REQUIRE_TWIN(std::string("rrelu dx ") + mode_name(mode), from_gpu<float>(t.gpu, dx_dev), dx, 0.0);
+    REQUIRE_TWIN("rrelu dslope", from_gpu<float>(t.gpu, ds_dev), ds, reduction_tol);
   }
   // Each gradient alone.
   std::vector<float> ds(c, 0.25f);
-  Tensor dds = to_gpu(t.gpu, ds);
+  Tensor ds_dev = to_gpu(t.gpu, ds);
   cpu::rrelu_backward<float>(t.cpu, s, x.data(), dy.data(), slope.data(), nullptr, GradMode::assign, ds.data());
-  cuda::rrelu_backward(t.gpu, s, fp(dx_in), fp(ddy), fp(dslope_in), nullptr, GradMode::assign, fp(dds));
-  REQUIRE_TWIN("rrelu dslope only", from_gpu<float>(t.gpu, dds), ds, reduction_tol);
+  cuda::rrelu_backward(t.gpu, s, fp(x_dev), fp(dy_dev), fp(slope_dev), nullptr, GradMode::assign, fp(ds_dev));
+  REQUIRE_TWIN("rrelu dslope only", from_gpu<float>(t.gpu, ds_dev), ds, reduction_tol);
   std::vector<float> dx(n);
-  Tensor ddx = to_gpu(t.gpu, nans(n));
+  Tensor dx_dev = to_gpu(t.gpu, nans(n));
   cpu::rrelu_backward<float>(t.cpu, s, x.data(), dy.data(), slope.data(), dx.data(), GradMode::assign, nullptr);
-  cuda::rrelu_backward(t.gpu, s, fp(dx_in), fp(ddy), fp(dslope_in), fp(ddx), GradMode::assign, nullptr);
-  REQUIRE_TWIN("rrelu dx only", from_gpu<float>(t.gpu, ddx), dx, 0.0);
+  cuda::rrelu_backward(t.gpu, s, fp(x_dev), fp(dy_dev), fp(slope_dev), fp(dx_dev), GradMode::assign, nullptr);
+  REQUIRE_TWIN("rrelu dx only", from_gpu<float>(t.gpu, dx_dev), dx, 0.0);
 }
 
 // Inputs of one batch-norm case, on the host and on the device.
@@ -70,10 +70,11 @@ struct BnCase {
   ChannelShape s;
   Act act;
   std::vector<float> x, gamma, beta, slope, rm0, rv0, dy;
-  Tensor dx_in, dgamma_in, dbeta_in, dslope_in, ddy;
+  Tensor x_dev, gamma_dev, beta_dev, slope_dev, dy_dev;
 
-  const float* slope_host() const { return act == Act::rrelu ? slope.data() : nullptr; }
-  float* slope_dev() { return act == Act::rrelu ? fp(dslope_in) : nullptr; }
+  // The slope argument of the kernels: nullptr unless the activation is RReLU.
+  const float* slope_arg_host() const { return act == Act::rrelu ? slope.data() : nullptr; }
+  float* slope_arg_dev() { return act == Act::rrelu ? fp(slope_dev) : nullptr; }
 };
 
 BnCase make_case(Twins& t, const ChannelShape& s, Act act, double offset, uint64_t seed) {
@@ -87,11 +88,11 @@ BnCase make_case(Twins& t, const ChannelShape& s, Act act, double offset, uint64
   k.rm0 = uniform(rng, c, -1, 1);
   k.rv0 = uniform(rng, c, 0.5, 2);
   k.dy = uniform(rng, n, -1, 1);
-  k.dx_in = to_gpu(t.gpu, k.x);
-  k.dgamma_in = to_gpu(t.gpu, k.gamma);
-  k.dbeta_in = to_gpu(t.gpu, k.beta);
-  k.dslope_in = to_gpu(t.gpu, k.slope);
-  k.ddy = to_gpu(t.gpu, k.dy);
+  k.x_dev = to_gpu(t.gpu, k.x);
+  k.gamma_dev = to_gpu(t.gpu, k.gamma);
+  k.beta_dev = to_gpu(t.gpu, k.beta);
+  k.slope_dev = to_gpu(t.gpu, k.slope);
+  k.dy_dev = to_gpu(t.gpu, k.dy);
   return k;
 }
 
@@ -100,8 +101,8 @@ void cpu_forward_train(Twins& t, const BnCase& k, float* y, float* rm, float* rv
     cpu::batch_norm_forward_train<float>(t.cpu, k.s, k.x.data(), k.gamma.data(), k.beta.data(), rm, rv, 0.1, 1e-5, y,
                                          mean, invstd);
   else
-    cpu::bn_rrelu_forward_train<float>(t.cpu, k.s, k.x.data(), k.gamma.data(), k.beta.data(), k.slope_host(), rm, rv,
-                                       0.1, 1e-5, y, mean, invstd);
+    cpu::bn_rrelu_forward_train<float>(t.cpu, k.s, k.x.data(), k.gamma.data(), k.beta.data(), k.slope_arg_host(), rm,
+                                       rv, 0.1, 1e-5, y, mean, invstd);
 }
 
 void check_bn_forward(const ChannelShape& s, Act act, double offset, uint64_t seed) {
@@ -111,35 +112,36 @@ void check_bn_forward(const ChannelShape& s, Act act, double offset, uint64_t se
   std::vector<float> y(n), rm = k.rm0, rv = k.rv0, mean(c), invstd(c);
   cpu_forward_train(t, k, y.data(), rm.data(), rv.data(), mean.data(), invstd.data());
 
-  Tensor dy = to_gpu(t.gpu, nans(n)), drm = to_gpu(t.gpu, k.rm0), drv = to_gpu(t.gpu, k.rv0),
-         dmean = to_gpu(t.gpu, nans(c)), dinv = to_gpu(t.gpu, nans(c));
+  Tensor y_dev = to_gpu(t.gpu, nans(n)), running_mean_dev = to_gpu(t.gpu, k.rm0),
+         running_var_dev = to_gpu(t.gpu, k.rv0), mean_dev = to_gpu(t.gpu, nans(c)), invstd_dev = to_gpu(t.gpu, nans(c));
   if (act == Act::none)
-    cuda::batch_norm_forward_train(t.gpu, s, fp(k.dx_in), fp(k.dgamma_in), fp(k.dbeta_in), fp(drm), fp(drv), 0.1,
-                                   1e-5, fp(dy), fp(dmean), fp(dinv));
+    cuda::batch_norm_forward_train(t.gpu, s, fp(k.x_dev), fp(k.gamma_dev), fp(k.beta_dev), fp(running_mean_dev),
+                                   fp(running_var_dev), 0.1, 1e-5, fp(y_dev), fp(mean_dev), fp(invstd_dev));
   else
-    cuda::bn_rrelu_forward_train(t.gpu, s, fp(k.dx_in), fp(k.dgamma_in), fp(k.dbeta_in), k.slope_dev(), fp(drm),
-                                 fp(drv), 0.1, 1e-5, fp(dy), fp(dmean), fp(dinv));
-  REQUIRE_TWIN("y", from_gpu<float>(t.gpu, dy), y, reduction_tol);
-  REQUIRE_CLOSE("save_mean", from_gpu<float>(t.gpu, dmean), mean, 1e-5 * (1 + std::fabs(offset)), reduction_tol);
-  REQUIRE_TWIN("save_invstd", from_gpu<float>(t.gpu, dinv), invstd, reduction_tol);
-  REQUIRE_TWIN("running_mean", from_gpu<float>(t.gpu, drm), rm, reduction_tol);
-  REQUIRE_TWIN("running_var", from_gpu<float>(t.gpu, drv), rv, reduction_tol);
+    cuda::bn_rrelu_forward_train(t.gpu, s, fp(k.x_dev), fp(k.gamma_dev), fp(k.beta_dev), k.slope_arg_dev(),
+                                 fp(running_mean_dev), fp(running_var_dev), 0.1, 1e-5, fp(y_dev), fp(mean_dev),
+                                 fp(invstd_dev));
+  REQUIRE_TWIN("y", from_gpu<float>(t.gpu, y_dev), y, reduction_tol);
+  REQUIRE_CLOSE("save_mean", from_gpu<float>(t.gpu, mean_dev), mean, 1e-5 * (1 + std::fabs(offset)), reduction_tol);
+  REQUIRE_TWIN("save_invstd", from_gpu<float>(t.gpu, invstd_dev), invstd, reduction_tol);
+  REQUIRE_TWIN("running_mean", from_gpu<float>(t.gpu, running_mean_dev), rm, reduction_tol);
+  REQUIRE_TWIN("running_var", from_gpu<float>(t.gpu, running_var_dev), rv, reduction_tol);
 
   // Evaluation with the updated running statistics (the CPU's, on both sides).
   std::vector<float> ye(n);
-  Tensor dye = to_gpu(t.gpu, nans(n)), rm_dev = to_gpu(t.gpu, rm), rv_dev = to_gpu(t.gpu, rv);
+  Tensor ye_dev = to_gpu(t.gpu, nans(n)), rm_dev = to_gpu(t.gpu, rm), rv_dev = to_gpu(t.gpu, rv);
   if (act == Act::none) {
     cpu::batch_norm_forward_eval<float>(t.cpu, s, k.x.data(), k.gamma.data(), k.beta.data(), rm.data(), rv.data(), 1e-5,
                                         ye.data());
-    cuda::batch_norm_forward_eval(t.gpu, s, fp(k.dx_in), fp(k.dgamma_in), fp(k.dbeta_in), fp(rm_dev), fp(rv_dev), 1e-5,
-                                  fp(dye));
+    cuda::batch_norm_forward_eval(t.gpu, s, fp(k.x_dev), fp(k.gamma_dev), fp(k.beta_dev), fp(rm_dev), fp(rv_dev), 1e-5,
+                                  fp(ye_dev));
   } else {
-    cpu::bn_rrelu_forward_eval<float>(t.cpu, s, k.x.data(), k.gamma.data(), k.beta.data(), k.slope_host(), rm.data(),
-                                      rv.data(), 1e-5, ye.data());
-    cuda::bn_rrelu_forward_eval(t.gpu, s, fp(k.dx_in), fp(k.dgamma_in), fp(k.dbeta_in), k.slope_dev(), fp(rm_dev),
-                                fp(rv_dev), 1e-5, fp(dye));
+    cpu::bn_rrelu_forward_eval<float>(t.cpu, s, k.x.data(), k.gamma.data(), k.beta.data(), k.slope_arg_host(),
+                                      rm.data(), rv.data(), 1e-5, ye.data());
+    cuda::bn_rrelu_forward_eval(t.gpu, s, fp(k.x_dev), fp(k.gamma_dev), fp(k.beta_dev), k.slope_arg_dev(), fp(rm_dev),
+                                fp(rv_dev), 1e-5, fp(ye_dev));
   }
-  REQUIRE_TWIN("y (eval)", from_gpu<float>(t.gpu, dye), ye, reduction_tol);
+  REQUIRE_TWIN("y (eval)", from_gpu<float>(t.gpu, ye_dev), ye, reduction_tol);
 }
 
 void check_bn_backward(const ChannelShape& s, Act act, uint64_t seed) {
@@ -158,24 +160,26 @@ void check_bn_backward(const ChannelShape& s, Act act, uint64_t seed) {
       const double z = a * (k.x[i] - mean[ch]) + k.beta[ch];
       if (std::fabs(z) < 1e-3) k.x[i] = static_cast<float>(mean[ch] + ((z < 0 ? -2e-3 : 2e-3) - k.beta[ch]) / a);
     }
-    k.dx_in = to_gpu(t.gpu, k.x);
+    k.x_dev = to_gpu(t.gpu, k.x);
   }
-  Tensor dmean = to_gpu(t.gpu, mean), dinv = to_gpu(t.gpu, invstd);
+  Tensor mean_dev = to_gpu(t.gpu, mean), invstd_dev = to_gpu(t.gpu, invstd);
 
   // cpu and gpu backward with any subset of the gradients.
-  auto run = [&](float* dx, float* dg, float* db, float* ds, Tensor* ddx, Tensor* ddg, Tensor* ddb, Tensor* dds,
-                 GradMode mode) {
+  auto run = [&](float* dx, float* dg, float* db, float* ds, Tensor* dx_dev, Tensor* dg_dev, Tensor* db_dev,
+                 Tensor* ds_dev, GradMode mode) {
     if (act == Act::none) {
       cpu::batch_norm_backward<float>(t.cpu, s, k.x.data(), k.dy.data(), k.gamma.data(), mean.data(), invstd.data(), dx,
                                       mode, dg, db);
-      cuda::batch_norm_backward(t.gpu, s, fp(k.dx_in), fp(k.ddy), fp(k.dgamma_in), fp(dmean), fp(dinv),
-                                ddx ? fp(*ddx) : nullptr, mode, ddg ? fp(*ddg) : nullptr, ddb ? fp(*ddb) : nullptr);
+      cuda::batch_norm_backward(t.gpu, s, fp(k.x_dev), fp(k.dy_dev), fp(k.gamma_dev), fp(mean_dev), fp(invstd_dev),
+                                dx_dev ? fp(*dx_dev) : nullptr, mode, dg_dev ? fp(*dg_dev) : nullptr,
+                                db_dev ? fp(*db_dev) : nullptr);
     } else {
-      cpu::bn_rrelu_backward<float>(t.cpu, s, k.x.data(), k.dy.data(), k.gamma.data(), k.beta.data(), k.slope_host(),
-                                    mean.data(), invstd.data(), dx, mode, dg, db, ds);
-      cuda::bn_rrelu_backward(t.gpu, s, fp(k.dx_in), fp(k.ddy), fp(k.dgamma_in), fp(k.dbeta_in), k.slope_dev(),
-                              fp(dmean), fp(dinv), ddx ? fp(*ddx) : nullptr, mode, ddg ? fp(*ddg) : nullptr,
-                              ddb ? fp(*ddb) : nullptr, dds ? fp(*dds) : nullptr);
+      cpu::bn_rrelu_backward<float>(t.cpu, s, k.x.data(), k.dy.data(), k.gamma.data(), k.beta.data(),
+                                    k.slope_arg_host(), mean.data(), invstd.data(), dx, mode, dg, db, ds);
+      cuda::bn_rrelu_backward(t.gpu, s, fp(k.x_dev), fp(k.dy_dev), fp(k.gamma_dev), fp(k.beta_dev), k.slope_arg_dev(),
+                              fp(mean_dev), fp(invstd_dev), dx_dev ? fp(*dx_dev) : nullptr, mode,
+                              dg_dev ? fp(*dg_dev) : nullptr, db_dev ? fp(*db_dev) : nullptr,
+                              ds_dev ? fp(*ds_dev) : nullptr);
     }
   };
   const bool has_slope = act == Act::rrelu;
@@ -185,29 +189,29 @@ void check_bn_backward(const ChannelShape& s, Act act, uint64_t seed) {
     const auto start = uniform(rng, n, -1, 1), g0 = uniform(rng, c, -1, 1), b0 = uniform(rng, c, -1, 1),
                s0 = uniform(rng, c, -1, 1);
     std::vector<float> dx = start, dg = g0, db = b0, ds = s0;
-    Tensor ddx = to_gpu(t.gpu, mode == GradMode::assign ? nans(n) : start), ddg = to_gpu(t.gpu, g0),
-           ddb = to_gpu(t.gpu, b0), dds = to_gpu(t.gpu, s0);
-    run(dx.data(), dg.data(), db.data(), has_slope ? ds.data() : nullptr, &ddx, &ddg, &ddb, has_slope ? &dds : nullptr,
-        mode);
-    REQUIRE_TWIN("dx", from_gpu<float>(t.gpu, ddx), dx, reduction_tol);
-    REQUIRE_TWIN("dgamma", from_gpu<float>(t.gpu, ddg), dg, reduction_tol);
-    REQUIRE_TWIN("dbeta", from_gpu<float>(t.gpu, ddb), db, reduction_tol);
-    if (has_slope) REQUIRE_TWIN("dslope", from_gpu<float>(t.gpu, dds), ds, reduction_tol);
+    Tensor dx_dev = to_gpu(t.gpu, mode == GradMode::assign ? nans(n) : start), dg_dev = to_gpu(t.gpu, g0),
+           db_dev = to_gpu(t.gpu, b0), ds_dev = to_gpu(t.gpu, s0);
+    run(dx.data(), dg.data(), db.data(), has_slope ? ds.data() : nullptr, &dx_dev, &dg_dev, &db_dev,
+        has_slope ? &ds_dev : nullptr, mode);
+    REQUIRE_TWIN("dx", from_gpu<float>(t.gpu, dx_dev), dx, reduction_tol);
+    REQUIRE_TWIN("dgamma", from_gpu<float>(t.gpu, dg_dev), dg, reduction_tol);
+    REQUIRE_TWIN("dbeta", from_gpu<float>(t.gpu, db_dev), db, reduction_tol);
+    if (has_slope) REQUIRE_TWIN("dslope", from_gpu<float>(t.gpu, ds_dev), ds, reduction_tol);
   }
   {  // parameter gradients only (no dx)
     std::vector<float> dg(c, 0.5f), db(c, -0.5f), ds(c, 0.25f);
-    Tensor ddg = to_gpu(t.gpu, dg), ddb = to_gpu(t.gpu, db), dds = to_gpu(t.gpu, ds);
-    run(nullptr, dg.data(), db.data(), has_slope ? ds.data() : nullptr, nullptr, &ddg, &ddb, has_slope ? &dds : nullptr,
-        GradMode::assign);
-    REQUIRE_TWIN("dgamma only", from_gpu<float>(t.gpu, ddg), dg, reduction_tol);
-    REQUIRE_TWIN("dbeta only", from_gpu<float>(t.gpu, ddb), db, reduction_tol);
-    if (has_slope) REQUIRE_TWIN("dslope only", from_gpu<float>(t.gpu, dds), ds, reduction_tol);
+    Tensor dg_dev = to_gpu(t.gpu, dg), db_dev = to_gpu(t.gpu, db), ds_dev = to_gpu(t.gpu, ds);
+    run(nullptr, dg.data(), db.data(), has_slope ? ds.data() : nullptr, nullptr, &dg_dev, &db_dev,
+        has_slope ? &ds_dev : nullptr, GradMode::assign);
+    REQUIRE_TWIN("dgamma only", from_gpu<float>(t.gpu, dg_dev), dg, reduction_tol);
+    REQUIRE_TWIN("dbeta only", from_gpu<float>(t.gpu, db_dev), db, reduction_tol);
+    if (has_slope) REQUIRE_TWIN("dslope only", from_gpu<float>(t.gpu, ds_dev), ds, reduction_tol);
   }
   {  // dx only
     std::vector<float> dx(n);
-    Tensor ddx = to_gpu(t.gpu, nans(n));
-    run(dx.data(), nullptr, nullptr, nullptr, &ddx, nullptr, nullptr, nullptr, GradMode::assign);
-    REQUIRE_TWIN("dx only", from_gpu<float>(t.gpu, ddx), dx, reduction_tol);
+    Tensor dx_dev = to_gpu(t.gpu, nans(n));
+    run(dx.data(), nullptr, nullptr, nullptr, &dx_dev, nullptr, nullptr, nullptr, GradMode::assign);
+    REQUIRE_TWIN("dx only", from_gpu<float>(t.gpu, dx_dev), dx, reduction_tol);
   }
 }
 
@@ -216,14 +220,14 @@ void check_pool(const ChannelShape& s, uint64_t seed) {
   Rng rng(seed);
   const size_t n = s.numel(), planes = s.n * s.c;
   const auto x = uniform(rng, n, -1, 1), dy = uniform(rng, planes, -1, 1);
-  Tensor dxin = to_gpu(t.gpu, x), ddy = to_gpu(t.gpu, dy), dout = to_gpu(t.gpu, nans(planes));
+  Tensor x_dev = to_gpu(t.gpu, x), dy_dev = to_gpu(t.gpu, dy), y_dev = to_gpu(t.gpu, nans(planes));
   std::vector<float> y(planes);
   cpu::global_avg_pool_forward<float>(t.cpu, s, x.data(), y.data());
-  cuda::global_avg_pool_forward(t.gpu, s, fp(dxin), fp(dout));
-  REQUIRE_TWIN("pool y", from_gpu<float>(t.gpu, dout), y, reduction_tol);
+  cuda::global_avg_pool_forward(t.gpu, s, fp(x_dev), fp(y_dev));
+  REQUIRE_TWIN("pool y", from_gpu<float>(t.gpu, y_dev), y, reduction_tol);
   require_grad_modes(
       t, "pool dx", n, [&](GradMode m, float* d) { cpu::global_avg_pool_backward<float>(t.cpu, s, dy.data(), d, m); },
-      [&](GradMode m, float* d) { cuda::global_avg_pool_backward(t.gpu, s, fp(ddy), d, m); }, elementwise_tol);
+      [&](GradMode m, float* d) { cuda::global_avg_pool_backward(t.gpu, s, fp(dy_dev), d, m); }, elementwise_tol);
 }
 
 }  // namespace

@@ -26,26 +26,26 @@ void check_conv(const ConvShape& s, uint64_t seed) {
   Rng rng(seed);
   const size_t nx = s.x_numel(), nw = s.w_numel(), ny = s.y_numel();
   const auto x = uniform(rng, nx, -1, 1), w = uniform(rng, nw, -1, 1), dy = uniform(rng, ny, -1, 1);
-  Tensor dx_in = to_gpu(t.gpu, x), dw_in = to_gpu(t.gpu, w), ddy = to_gpu(t.gpu, dy);
+  Tensor x_dev = to_gpu(t.gpu, x), w_dev = to_gpu(t.gpu, w), dy_dev = to_gpu(t.gpu, dy);
 
   std::vector<float> y(ny);
-  Tensor dy_out = to_gpu(t.gpu, nans(ny));
+  Tensor y_dev = to_gpu(t.gpu, nans(ny));
   cpu::conv2d_forward<float>(t.cpu, s, x.data(), w.data(), y.data());
-  cuda::conv2d_forward(t.gpu, s, fp(dx_in), fp(dw_in), fp(dy_out));
-  REQUIRE_TWIN("conv y", from_gpu<float>(t.gpu, dy_out), y, reduction_tol);
+  cuda::conv2d_forward(t.gpu, s, fp(x_dev), fp(w_dev), fp(y_dev));
+  REQUIRE_TWIN("conv y", from_gpu<float>(t.gpu, y_dev), y, reduction_tol);
 
   require_grad_modes(
       t, "conv dx", nx,
       [&](GradMode m, float* d) { cpu::conv2d_backward_data<float>(t.cpu, s, dy.data(), w.data(), d, m); },
-      [&](GradMode m, float* d) { cuda::conv2d_backward_data(t.gpu, s, fp(ddy), fp(dw_in), d, m); }, reduction_tol,
+      [&](GradMode m, float* d) { cuda::conv2d_backward_data(t.gpu, s, fp(dy_dev), fp(w_dev), d, m); }, reduction_tol,
       seed + 1);
 
   const auto dw0 = uniform(rng, nw, -1, 1);  // parameter gradients accumulate onto what is there
   std::vector<float> dw = dw0;
-  Tensor ddw = to_gpu(t.gpu, dw0);
+  Tensor dw_dev = to_gpu(t.gpu, dw0);
   cpu::conv2d_backward_weight<float>(t.cpu, s, x.data(), dy.data(), dw.data());
-  cuda::conv2d_backward_weight(t.gpu, s, fp(dx_in), fp(ddy), fp(ddw));
-  REQUIRE_TWIN("conv dw", from_gpu<float>(t.gpu, ddw), dw, reduction_tol);
+  cuda::conv2d_backward_weight(t.gpu, s, fp(x_dev), fp(dy_dev), fp(dw_dev));
+  REQUIRE_TWIN("conv dw", from_gpu<float>(t.gpu, dw_dev), dw, reduction_tol);
 }
 
 // {n, c_in, h, w, c_out, kh, kw, stride, pad}

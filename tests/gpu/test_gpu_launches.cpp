@@ -74,8 +74,8 @@ TEST_CASE("gpu launches: a block's tail, fused and unfused", "[gpu][launches][bn
       y = fused ? bn_add_act(g, x, r, gamma, beta, slope, rm, rv)
                 : rrelu(g, add(g, batch_norm(g, x, gamma, beta, rm, rv), r), slope);
     });
-    const Tensor gy = from_host(ctx, shape, dy);
-    c.backward = launches_of([&] { g.backward(y, gy); });
+    const Tensor dy_dev = from_host(ctx, shape, dy);
+    c.backward = launches_of([&] { g.backward(y, dy_dev); });
     return c;
   };
   const Count fused = count(true), unfused = count(false);
