@@ -390,6 +390,12 @@ TEST_CASE("rotor report on a ReLU ResNet pruned by BN scale (network slimming): 
   const std::string at_gamma = read_text(out + "filter_paths.csv");
   CHECK(at_gamma == read_text(alone + "/report/filter_paths.csv"));
   CHECK(at_gamma != read_text(run + "/r0/filter_paths.csv"));
+  // Away from prune.json, the pruned model still knows its gamma and criterion.
+  rotor_ok("report --model-file " + alone + "/pruned.rotor --out " + alone + "/r2");
+  CHECK_THAT(read_text(alone + "/r2/filter_paths.svg"),
+             Catch::Contains(fmt::format("\xCE\xB3 = {:.4g} by bn-scale (this model was pruned with it)",
+                                         prune.at("gamma").as_number())));
+  CHECK(at_gamma == read_text(alone + "/r2/filter_paths.csv"));
 }
 
 TEST_CASE("rotor report on an RReLU network pruned by |gamma_BN * b|: the curve's FLOPs are the product prune's",
