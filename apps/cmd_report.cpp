@@ -217,7 +217,8 @@ int cmd_report(const Args& args) {
                spec.describe());
   } else {
     // Gamma is marked among the slopes only when it is a threshold on them.
-    const SlopeBins sb = bin_slopes(trained, initial, caption.by == PruneBy::slope ? caption.gamma : std::nullopt, bins);
+    const std::optional<double> slope_gamma = caption.by == PruneBy::slope ? caption.gamma : std::nullopt;
+    const SlopeBins sb = bin_slopes(trained, initial, slope_gamma, bins);
     figure("slopes", slope_figure_width, slope_figure_height,
            [&](Painter& p) { draw_slope_histogram(p, sb, spec.arch, caption); });
     std::vector<std::vector<double>> columns = {std::vector<double>(sb.edges.begin(), sb.edges.end() - 1),

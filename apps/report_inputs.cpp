@@ -88,7 +88,8 @@ PruneSweep read_prune_json(const std::string& path) {
       s.tolerance = j.at("tolerance").as_number("tolerance");
       s.base_accuracy = j.at("acc_choose_before").as_number("acc_choose_before");
       for (const Json& t : j.at("trials").as_array("trials"))
-        s.trials.push_back({threshold(t.at("gamma").as_number("trials[].gamma")), t.at("pruned").as_int("trials[].pruned"),
+        s.trials.push_back({threshold(t.at("gamma").as_number("trials[].gamma")),
+                            t.at("pruned").as_int("trials[].pruned"),
                             t.at("acc").as_number("trials[].acc")});
     }
   } catch (const Error& e) {
