@@ -58,16 +58,17 @@ std::unique_ptr<Model> load_model(Context& ctx, const TensorFile& file, const st
 
 // FLOPs and parameters the network keeps at each gamma of the sweep, from the
 // pruned network's own cost rows (models/cost.h), so the curve counts what
-// `rotor prune` would build.
+// `rotor prune` would build: pruned by the sweep's criterion.
 GammaCurve gamma_curve(Context& ctx, Model& swept, const PruneSweep& sweep) {
   GammaCurve c;
   c.chosen = sweep.gamma;
   c.base_accuracy = sweep.base_accuracy;
   c.tolerance = sweep.tolerance;
-  c.slopes = static_cast<int64_t>(all_slopes(ctx, swept).size());
+  c.by = sweep.by;
+  c.scores = static_cast<int64_t>(prune_scores(ctx, swept, sweep.by).size());
   const CostTotals full = totals(swept.layer_costs());
   for (const GammaTrial& t : sweep.trials) {
-    const CostTotals kept = totals(prune_model(ctx, swept, t.gamma)->layer_costs());
+    const CostTotals kept = totals(prune_model(ctx, swept, t.gamma, sweep.by)->layer_costs());
     c.points.push_back({t.gamma, t.accuracy, t.pruned, static_cast<double>(kept.flops) / static_cast<double>(full.flops),
                         static_cast<double>(kept.params) / static_cast<double>(full.params)});
   }
@@ -81,9 +82,11 @@ int cmd_report(const Args& args) {
       "report",
       "Writes into --out, each figure as PNG and SVG:\n"
       "  slopes        histogram of |b| (log scale), initial vs trained, gamma marked   + slopes.csv\n"
-      "  gamma_curve   accuracy and FLOPs kept against gamma (rotor prune's sweep)      + gamma_curve.csv\n"
+      "  gamma_curve   accuracy and FLOPs kept against gamma (rotor prune's sweep, by   + gamma_curve.csv\n"
+      "                its --by: slopes, BN scales or their product)\n"
       "  training      loss, accuracy and learning rate against epoch (metrics.jsonl)\n"
-      "  filter_paths  distribution of filter-path lengths (residual networks)          + filter_paths.csv\n"
+      "  filter_paths  distribution of filter-path lengths (residual networks), pruned  + filter_paths.csv\n"
+      "                at gamma by prune.json's --by (else the pruned model's, else slope)\n"
       "Every figure names the model, data set, epoch and gamma.",
       {
           {"model-file", "FILE", "a trained (or pruned) model file", ""},
@@ -148,6 +151,13 @@ int cmd_report(const Args& args) {
 
   const std::vector<float> trained = all_slopes(ctx, *model);
   caption.has_slopes = !trained.empty();
+  // What gamma is a threshold on: the sweep's criterion, else the one this
+  // model was pruned by, else slopes. A ReLU network has a gamma only by
+  // batch-norm scale.
+  caption.by = sweep                              ? sweep->by
+               : caption.provenance.pruned_by     ? *caption.provenance.pruned_by
+                                                  : PruneBy::slope;
+  const bool prunable = !trained.empty() || caption.by == PruneBy::bn_scale;
   std::vector<float> initial;
   std::string initial_path = cl.text("initial", "");
   if (initial_path.empty() && fs::exists(folder / "initial.rotor") && fs::path(path).filename() != "initial.rotor" &&
@@ -163,10 +173,11 @@ int cmd_report(const Args& args) {
 
   std::optional<GammaCurve> curve;
   std::string no_curve;
-  if (trained.empty()) {
-    no_curve = "no slopes";
-  } else if (!sweep) {
-    no_curve = "no prune.json (run rotor prune, or give --prune-json)";
+  if (!sweep) {
+    no_curve = trained.empty() ? "no prune.json (run rotor prune --by bn-scale, or give --prune-json)"
+                               : "no prune.json (run rotor prune, or give --prune-json)";
+  } else if (!prunable) {
+    no_curve = fmt::format("{} prunes by {}, and there are no slopes", sweep->path, prune_by_name(sweep->by));
   } else if (!sweep->chosen || sweep->trials.empty()) {
     no_curve = fmt::format("{} has no sweep (gamma was given to rotor prune)", sweep->path);
   } else if (same_file(sweep->model_file, path)) {
@@ -184,8 +195,8 @@ int cmd_report(const Args& args) {
   if (residual) {
     std::unique_ptr<Model> counted;
     Model* m = model.get();
-    if (caption.gamma && !trained.empty()) {
-      counted = prune_model(ctx, *model, *caption.gamma);
+    if (caption.gamma && prunable) {
+      counted = prune_model(ctx, *model, *caption.gamma, caption.by);
       m = counted.get();
     }
     const std::vector<BlockFilters> blocks = block_filters(*m);
@@ -202,10 +213,12 @@ int cmd_report(const Args& args) {
   };
 
   if (trained.empty()) {
-    fmt::print("{} is a ReLU network ({}): it has no RReLU slopes, so there is no slope histogram and no gamma curve\n",
-               path, spec.describe());
+    fmt::print("{} is a ReLU network ({}): it has no RReLU slopes, so there is no slope histogram\n", path,
+               spec.describe());
   } else {
-    const SlopeBins sb = bin_slopes(trained, initial, caption.gamma, bins);
+    // Gamma is marked among the slopes only when it is a threshold on them.
+    const std::optional<double> slope_gamma = caption.by == PruneBy::slope ? caption.gamma : std::nullopt;
+    const SlopeBins sb = bin_slopes(trained, initial, slope_gamma, bins);
     figure("slopes", slope_figure_width, slope_figure_height,
            [&](Painter& p) { draw_slope_histogram(p, sb, spec.arch, caption); });
     std::vector<std::vector<double>> columns = {std::vector<double>(sb.edges.begin(), sb.edges.end() - 1),
@@ -231,7 +244,7 @@ int cmd_report(const Args& args) {
     }
     write_csv(dir + "gamma_curve.csv", "gamma,pruned,accuracy,flops_kept,params_kept", columns);
     written.push_back(dir + "gamma_curve.csv");
-  } else if (!trained.empty()) {
+  } else {
     fmt::print("no gamma curve: {}\n", no_curve);
   }
 

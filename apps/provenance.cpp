@@ -27,7 +27,16 @@ Provenance read_provenance(const Json& header, const std::string& path) {
   read_training(header, path, p);
   if (const Json* from = header.find("pruned_from"); from && from->is_string()) {
     p.pruned_from = from->as_string();
-    if (const Json* g = header.find("gamma"); g && g->is_number()) p.pruned_gamma = slope_threshold(g->as_number());
+    if (const Json* by = header.find("prune_by")) {
+      const std::string name = by->is_string() ? by->as_string() : by->dump();
+      try {
+        p.pruned_by = parse_prune_by(name);
+      } catch (const Error&) {
+        fail("{}: prune_by: expected slope, bn-scale or product, got '{}'", path, name);
+      }
+    }
+    if (const Json* g = header.find("gamma"); g && g->is_number())
+      p.pruned_gamma = score_threshold(g->as_number(), p.pruned_by.value_or(PruneBy::slope));
     // The original may have moved away since: then the data stays unknown.
     if (p.data.empty() && std::filesystem::exists(p.pruned_from)) {
       try {

@@ -1,6 +1,7 @@
 // Where a model came from, as its file header records it: the training run
 // (data set, validation split, epochs) that `rotor train` writes and `rotor
-// prune` copies into a pruned file, plus the pruning (original file, gamma).
+// prune` copies into a pruned file, plus the pruning (original file, gamma,
+// criterion).
 // One reader for every command: prune needs the data and validation split to
 // rebuild the images gamma is chosen on, report the same for its captions.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "data/split.h"
 #include "engine/json.h"
+#include "models/prune.h"
 
 namespace rotor {
 
@@ -20,6 +22,7 @@ struct Provenance {
   int64_t epochs = -1;                 // epochs trained, -1 when unknown
   std::string pruned_from;             // a pruned model: the file it was cut from
   std::optional<double> pruned_gamma;  // ... and the threshold used (slope_threshold)
+  std::optional<PruneBy> pruned_by;    // ... on which scores (absent in files from before --by)
 };
 
 // header: the model file's JSON header; path names the file in errors. A
@@ -36,5 +39,13 @@ Provenance read_provenance(const Json& header, const std::string& path);
 // exactly. (A gamma given by hand is no magnitude; rounding it changes the
 // pruned set only if a slope equals that float exactly.)
 inline double slope_threshold(double gamma) { return static_cast<double>(static_cast<float>(gamma)); }
+
+// The same for a criterion's scores: slopes and BN scales are floats
+// (slope_threshold); a product |gamma_BN * b| is a double, which JSON writes
+// with round-trip digits (engine/json.cpp), and rounding it to a float would
+// move it above or below the score it is (one channel more or fewer pruned).
+inline double score_threshold(double gamma, PruneBy by) {
+  return by == PruneBy::product ? gamma : slope_threshold(gamma);
+}
 
 }  // namespace rotor

@@ -43,6 +43,20 @@ void gamma_notes(Painter& p, const Panel& panel, double gamma, double y, const s
   }
 }
 
+// What a criterion scores, as the gamma curve names it: "slopes |b|".
+struct ScoreName {
+  const char* plural;  // "slopes"
+  const char* symbol;  // "|b|"
+};
+ScoreName score_name(PruneBy by) {
+  switch (by) {
+    case PruneBy::slope: return {"slopes", "|b|"};
+    case PruneBy::bn_scale: return {"BN scales", "|\xCE\xB3_BN|"};
+    case PruneBy::product: return {"channel scores", "|\xCE\xB3_BN * b|"};
+  }
+  return {"scores", "score"};
+}
+
 }  // namespace
 
 // ---- slope histogram ---------------------------------------------------------
@@ -174,7 +188,9 @@ void draw_slope_histogram(Painter& p, const SlopeBins& b, const std::string& arc
 
 void draw_gamma_curve(Painter& p, const GammaCurve& c, const FigureCaption& caption) {
   ROTOR_CHECK(!c.points.empty(), "gamma curve: no points");
-  draw_title(p, gamma_figure_width, fmt::format("Choosing \xCE\xB3: accuracy and cost kept ({} slopes)", c.slopes),
+  const ScoreName name = score_name(c.by);
+  draw_title(p, gamma_figure_width,
+             fmt::format("Choosing \xCE\xB3: accuracy and cost kept ({} {} {})", c.scores, name.plural, name.symbol),
              caption.subtitle());
   double g_lo = INFINITY, g_hi = 0, a_lo = c.base_accuracy - c.tolerance, a_hi = c.base_accuracy;
   bool positive = true;
@@ -183,7 +199,7 @@ void draw_gamma_curve(Painter& p, const GammaCurve& c, const FigureCaption& capt
     g_lo = std::min(g_lo, q.gamma), g_hi = std::max(g_hi, q.gamma);
     a_lo = std::min(a_lo, q.accuracy), a_hi = std::max(a_hi, q.accuracy);
   }
-  // Candidates are slope magnitudes, spread over decades like the slopes:
+  // Candidates are score magnitudes, spread over decades like the slopes:
   // log scale, as in the slope histogram, unless one of them is 0.
   Axis x = positive ? log_axis(g_lo, g_hi) : linear_axis(0, g_hi, true);
 
@@ -199,8 +215,8 @@ void draw_gamma_curve(Painter& p, const GammaCurve& c, const FigureCaption& capt
   cost.place();
   acc.y_label = "accuracy, choosing half (%)";
   cost.y_label = "kept (%)";
-  cost.x_label = positive ? "\xCE\xB3 (log scale): slopes with |b| < \xCE\xB3 are pruned"
-                          : "\xCE\xB3: slopes with |b| < \xCE\xB3 are pruned";
+  cost.x_label = fmt::format("\xCE\xB3{}: {} with {} < \xCE\xB3 are pruned", positive ? " (log scale)" : "",
+                             c.by == PruneBy::slope ? "slopes" : "channels", name.symbol);
   draw_axes(p, acc, false);
   draw_axes(p, cost);
 
@@ -234,7 +250,8 @@ void draw_gamma_curve(Painter& p, const GammaCurve& c, const FigureCaption& capt
   // The kept cost falls from the top left: the bottom left is free for the
   // legend, which also says what the chosen gamma keeps.
   const std::vector<LegendEntry> kept = {
-      {fmt::format("chosen \xCE\xB3 = {:.4g}: {} of {} pruned", c.chosen, at->pruned, c.slopes), gamma_color,
+      {fmt::format("chosen \xCE\xB3 = {:.4g}: {} of {} {} pruned", c.chosen, at->pruned, c.scores, name.plural),
+       gamma_color,
        LegendEntry::Kind::dashed},
       {fmt::format("accuracy {}, FLOPs kept {}", percent(at->accuracy), percent(at->flops_kept)), gamma_color,
        LegendEntry::Kind::text},

@@ -53,15 +53,18 @@ void draw_slope_histogram(Painter& p, const SlopeBins& bins, const std::string& 
 
 // ---- gamma curve -------------------------------------------------------------
 
+// The sweep's criterion (PruneBy) says what gamma is compared with; the
+// title, the x label and the legend name those scores.
 struct GammaPoint {
   double gamma = 0, accuracy = 0;  // accuracy on prune's choosing half
-  int64_t pruned = 0;              // slopes with |b| < gamma
+  int64_t pruned = 0;              // scores under gamma
   double flops_kept = 1, params_kept = 1;  // fractions of the unpruned model's
 };
 struct GammaCurve {
   std::vector<GammaPoint> points;  // sorted by gamma
   double chosen = 0, base_accuracy = 0, tolerance = 0;
-  int64_t slopes = 0;
+  PruneBy by = PruneBy::slope;
+  int64_t scores = 0;  // prune_scores of the swept model
 };
 constexpr int gamma_figure_width = 900, gamma_figure_height = 760;
 void draw_gamma_curve(Painter& p, const GammaCurve& curve, const FigureCaption& caption);

@@ -31,10 +31,11 @@ std::string FigureCaption::subtitle() const {
   if (!provenance.pruned_from.empty()) s += ", pruned";
   s += " | data " + (provenance.data.empty() ? std::string("unknown") : short_data(provenance.data));
   s += provenance.epochs >= 0 ? fmt::format(" | epoch {}", provenance.epochs) : std::string(" | epoch unknown");
-  if (!has_slopes)
+  const std::string criterion = by == PruneBy::slope ? "" : fmt::format(" by {}", prune_by_name(by));
+  if (!has_slopes && by != PruneBy::bn_scale)
     s += " | no slopes (ReLU)";
   else if (gamma)
-    s += fmt::format(" | \xCE\xB3 = {:.4g} ({})", *gamma, gamma_source);
+    s += fmt::format(" | \xCE\xB3 = {:.4g}{} ({})", *gamma, criterion, gamma_source);
   else
     s += " | \xCE\xB3 not chosen";
   return s;
@@ -71,14 +72,24 @@ PruneSweep read_prune_json(const std::string& path) {
   s.path = path;
   try {
     s.model_file = j.at("model_file").as_string("model_file");
-    s.gamma = slope_threshold(j.at("gamma").as_number("gamma"));
+    if (const Json* by = j.find("by")) {
+      const std::string name = by->as_string("by");
+      try {
+        s.by = parse_prune_by(name);
+      } catch (const Error&) {
+        fail("by: expected slope, bn-scale or product, got '{}'", name);
+      }
+    }
+    const auto threshold = [&](double gamma) { return score_threshold(gamma, s.by); };
+    s.gamma = threshold(j.at("gamma").as_number("gamma"));
     if (const Json* pruned = j.find("pruned_model")) s.pruned_model = pruned->as_string("pruned_model");
     s.chosen = j.at("gamma_chosen").as_bool("gamma_chosen");
     if (s.chosen) {
       s.tolerance = j.at("tolerance").as_number("tolerance");
       s.base_accuracy = j.at("acc_choose_before").as_number("acc_choose_before");
       for (const Json& t : j.at("trials").as_array("trials"))
-        s.trials.push_back({slope_threshold(t.at("gamma").as_number("trials[].gamma")), t.at("pruned").as_int("trials[].pruned"),
+        s.trials.push_back({threshold(t.at("gamma").as_number("trials[].gamma")),
+                            t.at("pruned").as_int("trials[].pruned"),
                             t.at("acc").as_number("trials[].acc")});
     }
   } catch (const Error& e) {

@@ -12,6 +12,7 @@
 #include "apps/gamma_search.h"
 #include "apps/provenance.h"
 #include "engine/json.h"
+#include "models/prune.h"
 
 namespace rotor {
 
@@ -19,10 +20,14 @@ namespace rotor {
 struct FigureCaption {
   std::string model;                 // ModelSpec::describe()
   Provenance provenance;
-  bool has_slopes = true;            // false: a ReLU network, gamma means nothing
+  bool has_slopes = true;            // false: a ReLU network
+  PruneBy by = PruneBy::slope;       // what gamma is a threshold on
   std::optional<double> gamma;
   std::string gamma_source;          // e.g. "chosen by rotor prune"
-  std::string subtitle() const;      // "fcnn (rrelu), ... | data fashion-mnist | epoch 3 | γ = 0.05 (...)"
+  // "fcnn (rrelu), ... | data fashion-mnist | epoch 3 | γ = 0.05 (...)"; a
+  // criterion other than slope is named ("γ = 0.05 by bn-scale (...)"); a
+  // ReLU network has no gamma by slope or product ("no slopes (ReLU)").
+  std::string subtitle() const;
 };
 
 // One line of metrics.jsonl (apps/cmd_train.cpp writes them).
@@ -38,6 +43,7 @@ struct PruneSweep {
   std::string model_file;    // the model the sweep pruned
   std::string pruned_model;  // the file prune wrote ("" if not named)
   double gamma = 0;
+  PruneBy by = PruneBy::slope;  // "by"; files from before prune had --by lack it: slope
   bool chosen = false;     // false: gamma was given with --gamma, no trials
   double tolerance = 0, base_accuracy = 0;  // accuracy of the unpruned model on the choosing half
   std::vector<GammaTrial> trials;           // sorted by gamma

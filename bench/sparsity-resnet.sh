@@ -4,15 +4,20 @@
 #   implicit   RReLU, slope weight decay (--slope-wd $SLOPE_WD)
 #   slope-l1   the same plus --slope-l1 $SLOPE_L1
 #   slimming   ReLU with --bn-l1 $BN_L1, pruned --by bn-scale
-# with the repository's SGD recipe, then a gamma sweep: rotor prune --gamma G
-# (whole test set; FLOPs from the pruned network's cost accounting) at POINTS
-# of the gammas the automatic search tried. Writes OUT/sweep.csv in the
-# format of bench/sparsity-compare.sh, and the same summary and figure.
+# with the repository's SGD recipe, then rotor prune (gamma chosen on half of
+# the test set, tolerance 0.01) and rotor report, whose gamma_curve.csv turns
+# the automatic search into the sweep as bench/sparsity-compare.sh does for
+# the FCNN: every trial is one point, the accuracy on the choosing half at
+# that gamma and the FLOPs kept by the network that gamma builds (pruned by
+# the run's criterion; the cost accounting of prune_model's network). Writes
+# OUT/sweep.csv in the format of bench/sparsity-compare.sh (acc_pruned: the
+# choosing half's accuracy; units_kept: prune.json's scores_total minus the
+# trial's pruned), and the same summary and figure.
 #
 #   tar xzf ../shared/datasets/cifar10-jpg.tar.gz -C /tmp/c10
 #   DATA=folder:/tmp/c10/cifar10-jpg bash bench/sparsity-resnet.sh [OUT]
 #   env: ROTOR, SEEDS ("1 2"), EPOCHS (30), JOBS (1), THREADS (0 = all),
-#        DEVICE (auto), SLOPE_WD (1e-3), SLOPE_L1, BN_L1, POINTS (8),
+#        DEVICE (auto), SLOPE_WD (1e-3), SLOPE_L1, BN_L1,
 #        TRAIN_LIMIT (0 = all 50,000 training images; else that many, evenly
 #        spaced, for a short CPU schedule)
 # SLOPE_L1 and BN_L1 default to the FCNN comparison's rule (docs/results.md):
@@ -35,7 +40,6 @@ TRAIN_LIMIT=${TRAIN_LIMIT:-0}
 STEPS=$(( EPOCHS * ( ( ${TRAIN_LIMIT/#0/50000} + 127 ) / 128 ) ))
 SLOPE_L1=${SLOPE_L1:-$(python3 -c "print(f'{0.7 / (0.05 * $STEPS):.3g}')")}
 BN_L1=${BN_L1:-$(python3 -c "print(f'{1.0 / (0.05 * $STEPS):.3g}')")}
-POINTS=${POINTS:-8}
 mkdir -p "$OUT"
 COMMON="--model resnet20 --data $DATA --opt sgd --nesterov --lr 0.1 --wd 5e-4 --schedule onecycle --batch 128 \
  --epochs $EPOCHS --device $DEVICE --threads $THREADS --force"
@@ -58,25 +62,14 @@ one() {
   fi
   "$ROTOR" prune --model-file "$d/model.rotor" --by "$(prune_by "$m")" --tolerance 0.01 --device "$DEVICE" \
     --threads "$THREADS" --out "$d/prune" --force > "$d.prune.log" 2>&1
-  python3 - "$d/prune/prune.json" "$POINTS" > "$d/gammas.txt" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1])); n = int(sys.argv[2])
-g = sorted({t["gamma"] for t in j["trials"]})
-pick = sorted({g[round(i * (len(g) - 1) / max(n - 1, 1))] for i in range(n)}) if g else []
-print("\n".join(repr(x) for x in [0.0] + pick))
+  "$ROTOR" report --model-file "$d/model.rotor" --out "$d/report" > "$d.report.log" 2>&1
+  python3 - "$d/prune/prune.json" "$d/report/gamma_curve.csv" "$m" "$s" > "$d/sweep.csv" <<'PY'
+import csv, json, sys
+total = json.load(open(sys.argv[1]))["scores_total"]
+for r in csv.DictReader(open(sys.argv[2])):
+    print(f'{sys.argv[3]},{sys.argv[4]},{float(r["gamma"]):.6g},{total - round(float(r["pruned"]))},'
+          f'{float(r["flops_kept"]):.6f},{float(r["accuracy"]):.6f}')
 PY
-  : > "$d/sweep.csv"
-  while read -r g; do
-    "$ROTOR" prune --model-file "$d/model.rotor" --by "$(prune_by "$m")" --gamma "$g" --device "$DEVICE" \
-      --threads "$THREADS" --out "$d/sweep-$g" --force > /dev/null 2>&1 || continue
-    python3 - "$d/sweep-$g/prune.json" "$m" "$s" >> "$d/sweep.csv" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(f'{sys.argv[2]},{sys.argv[3]},{j["gamma"]:.6g},{j["scores_total"] - j["scores_pruned"]},'
-      f'{j["flops_after"] / j["flops_before"]:.6f},{j["acc_pruned"]:.6f}')
-PY
-    rm -rf "$d/sweep-$g"
-  done < "$d/gammas.txt"
 }
 
 for s in $SEEDS; do

@@ -57,3 +57,24 @@ TEST_CASE("a malformed training record is one error naming the file and the fiel
   const std::string bad_epochs = message(R"({"epochs_done": "three"})");
   CHECK_THAT(bad_epochs, Catch::Contains("dir/m.rotor") && Catch::Contains("epochs_done"));
 }
+
+TEST_CASE("a pruned file's criterion: absent means unknown, a product gamma stays the double it is", "[provenance]") {
+  CHECK_FALSE(read_provenance(Json::parse(R"({"pruned_from": "/gone/m.rotor", "gamma": 0.5})"), "p.rotor").pruned_by);
+  // A product |gamma_BN * b| is a double: rounding it to a float would move
+  // it off the score prune compared with.
+  const double product = 0.1234567890123;
+  const Provenance p = read_provenance(
+      Json::parse(R"({"pruned_from": "/gone/m.rotor", "gamma": 0.1234567890123, "prune_by": "product"})"), "p.rotor");
+  REQUIRE(p.pruned_by);
+  CHECK(*p.pruned_by == PruneBy::product);
+  REQUIRE(p.pruned_gamma);
+  CHECK(*p.pruned_gamma == product);
+  CHECK(*read_provenance(Json::parse(R"({"pruned_from": "/gone/m.rotor", "prune_by": "bn-scale"})"), "p.rotor")
+             .pruned_by == PruneBy::bn_scale);
+  try {
+    read_provenance(Json::parse(R"({"pruned_from": "/gone/m.rotor", "prune_by": "nonsense"})"), "dir/p.rotor");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("dir/p.rotor: prune_by: expected slope, bn-scale or product, got 'nonsense'"));
+  }
+}

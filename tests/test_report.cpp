@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+#include "apps/cost_report.h"
 #include "apps/plot.h"
 #include "apps/report_figures.h"
 #include "apps/run_files.h"
@@ -18,6 +19,7 @@
 #include "apps/svg.h"
 #include "engine/context.h"
 #include "models/model_file.h"
+#include "models/prune.h"
 #include "tests/support/test_files.h"
 
 using namespace rotor;
@@ -103,6 +105,28 @@ std::vector<double> gamma_marker_x(const std::string& svg) {
 // lines at a " | ").
 bool names_epoch(const std::string& svg, int epoch) {
   return std::regex_search(svg, std::regex(fmt::format("(>| \\| )epoch {}( \\| |<)", epoch)));
+}
+
+// The gamma_curve.csv row at gamma: its pruned count and the FLOPs and
+// parameters kept must be what rotor prune built (prune.json). Returns the
+// row's FLOPs kept, or -1 when there is no row at gamma.
+double check_chosen_row(const std::string& csv_path, const Json& prune) {
+  const double gamma = prune.at("gamma").as_number();
+  std::ifstream csv(csv_path);
+  std::string line;
+  std::getline(csv, line);
+  CHECK(line == "gamma,pruned,accuracy,flops_kept,params_kept");
+  double found = -1;
+  while (std::getline(csv, line)) {
+    double g, pruned, acc, flops, params;
+    REQUIRE(std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf,%lf", &g, &pruned, &acc, &flops, &params) == 5);
+    if (g != Approx(gamma).epsilon(1e-7)) continue;
+    found = flops;
+    CHECK(pruned == prune.at("scores_pruned").as_number());
+    CHECK(flops == Approx(prune.at("flops_after").as_number() / prune.at("flops_before").as_number()));
+    CHECK(params == Approx(prune.at("params_after").as_number() / prune.at("params_before").as_number()));
+  }
+  return found;
 }
 
 size_t count_lines(const std::string& path) {
@@ -243,21 +267,8 @@ TEST_CASE("rotor report on a trained and pruned FCNN: PNG and SVG figures that n
   CHECK(polyline_points(curve, "accuracy") == trials);
   CHECK(polyline_points(curve, "FLOPs kept") == trials);
   CHECK(gamma_marker_x(curve).size() == 2);
-  std::ifstream csv(out + "gamma_curve.csv");
-  std::string line;
-  std::getline(csv, line);
-  CHECK(line == "gamma,pruned,accuracy,flops_kept,params_kept");
-  bool found = false;
-  while (std::getline(csv, line)) {
-    double g, pruned, acc, flops, params;
-    REQUIRE(std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf,%lf", &g, &pruned, &acc, &flops, &params) == 5);
-    if (g != Approx(gamma).epsilon(1e-7)) continue;
-    found = true;
-    CHECK(pruned == prune.at("slopes_pruned").as_number());
-    CHECK(flops == Approx(prune.at("flops_after").as_number() / prune.at("flops_before").as_number()));
-    CHECK(params == Approx(prune.at("params_after").as_number() / prune.at("params_before").as_number()));
-  }
-  CHECK(found);
+  CHECK_THAT(curve, Catch::Contains("(64 slopes |b|)") && Catch::Contains("slopes with |b| &lt; \xCE\xB3 are pruned"));
+  CHECK(check_chosen_row(out + "gamma_curve.csv", prune) >= 0);
 
   // The training curves: one point per line of metrics.jsonl.
   const std::string training = read_text(out + "training.svg");
@@ -294,7 +305,8 @@ TEST_CASE("rotor report on a ReLU model: says there are no slopes and still draw
            " --epochs 2 --opt adam --lr 2e-3 --device cpu --out " + run);
   const CommandResult r = rotor_ok("report --model-file " + run + "/model.rotor");
   CHECK_THAT(r.output, Catch::Contains("is a ReLU network") && Catch::Contains("no RReLU slopes") &&
-                           Catch::Contains("no slope histogram and no gamma curve"));
+                           Catch::Contains("no slope histogram") &&
+                           Catch::Contains("no gamma curve: no prune.json (run rotor prune --by bn-scale"));
   CHECK_THAT(r.output, Catch::Contains("wrote 2 files:"));
   CHECK(png_size(run + "/report/training.png") ==
         std::pair<uint32_t, uint32_t>(training_figure_width, training_figure_height));
@@ -322,6 +334,97 @@ TEST_CASE("rotor report: bad metrics or prune.json are one error naming the file
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains(run + "/prune.json") && Catch::Contains("gamma_chosen"));
   CHECK(!std::filesystem::exists(run + "/report"));
+
+  // A criterion report does not know: one line naming the file and the field.
+  std::ofstream(run + "/prune.json") << "{\"model_file\": \"x\", \"gamma\": 0.1, \"gamma_chosen\": false, "
+                                        "\"by\": \"nonsense\"}";
+  r = run_rotor("report --model-file " + run + "/model.rotor --prune-json " + run + "/prune.json");
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains(run + "/prune.json: by: expected slope, bn-scale or product, got 'nonsense'"));
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') <= 1);
+  CHECK(!std::filesystem::exists(run + "/report"));
+}
+
+TEST_CASE("rotor report on a ReLU ResNet pruned by BN scale (network slimming): gamma curve and filter paths at gamma",
+          "[report][cli]") {
+  const std::string run = temp_dir("report-slimming");
+  const std::string data = small_data();
+  rotor_ok("train --model resnet8 --act relu --bn-l1 2 --data mnist:" + data +
+           " --epochs 1 --batch 100 --opt adam --lr 2e-3 --device cpu --out " + run);
+  rotor_ok("prune --model-file " + run + "/model.rotor --by bn-scale --data mnist:" + data +
+           " --tolerance 0.05 --device cpu");
+  const Json prune = read_json_file(run + "/prune/prune.json");
+  REQUIRE(prune.at("by").as_string() == "bn-scale");
+  REQUIRE(prune.at("scores_pruned").as_int() > 0);
+  const CommandResult r = rotor_ok("report --model-file " + run + "/model.rotor");
+  CHECK_THAT(r.output, Catch::Contains("is a ReLU network") && Catch::Contains("no slope histogram") &&
+                           !Catch::Contains("no gamma curve"));
+  const std::string out = run + "/report/";
+  CHECK(png_size(out + "gamma_curve.png") == std::pair<uint32_t, uint32_t>(gamma_figure_width, gamma_figure_height));
+  CHECK(!std::filesystem::exists(out + "slopes.png"));
+  const std::string curve = read_text(out + "gamma_curve.svg");
+  CHECK(svg_problem(curve) == "");
+  const int64_t scores = prune.at("scores_total").as_int();
+  CHECK_THAT(curve, Catch::Contains(fmt::format("({} BN scales |\xCE\xB3_BN|)", scores)) &&
+                        Catch::Contains("channels with |\xCE\xB3_BN| &lt; \xCE\xB3 are pruned") &&
+                        Catch::Contains(fmt::format("of {} BN scales pruned", scores)) && !Catch::Contains("slopes"));
+  // The caption names gamma and the criterion, not "no slopes".
+  const std::string caption_gamma =
+      fmt::format("\xCE\xB3 = {:.4g} by bn-scale (chosen by rotor prune)", prune.at("gamma").as_number());
+  for (const char* name : {"gamma_curve", "training", "filter_paths"}) {
+    INFO(name);
+    const std::string svg = read_text(out + name + ".svg");
+    CHECK_THAT(svg, Catch::Contains("resnet8 (relu)") && Catch::Contains(caption_gamma) &&
+                        !Catch::Contains("no slopes (ReLU)"));
+  }
+  CHECK(polyline_points(curve, "FLOPs kept") == prune.at("trials").as_array().size());
+  CHECK(check_chosen_row(out + "gamma_curve.csv", prune) >= 0);
+
+  // The filter paths at gamma are those of the network prune built by BN
+  // scale (pruned.rotor, counted as it is with --gamma 0), not the unpruned
+  // network's (the model itself at --gamma 0).
+  rotor_ok("report --model-file " + run + "/model.rotor --gamma 0 --out " + run + "/r0");
+  const std::string alone = temp_dir("report-slimming-pruned");
+  std::filesystem::copy_file(run + "/prune/pruned.rotor", alone + "/pruned.rotor");
+  rotor_ok("report --model-file " + alone + "/pruned.rotor --gamma 0");
+  const std::string at_gamma = read_text(out + "filter_paths.csv");
+  CHECK(at_gamma == read_text(alone + "/report/filter_paths.csv"));
+  CHECK(at_gamma != read_text(run + "/r0/filter_paths.csv"));
+  // Away from prune.json, the pruned model still knows its gamma and criterion.
+  rotor_ok("report --model-file " + alone + "/pruned.rotor --out " + alone + "/r2");
+  CHECK_THAT(read_text(alone + "/r2/filter_paths.svg"),
+             Catch::Contains(fmt::format("\xCE\xB3 = {:.4g} by bn-scale (this model was pruned with it)",
+                                         prune.at("gamma").as_number())));
+  CHECK(at_gamma == read_text(alone + "/r2/filter_paths.csv"));
+}
+
+TEST_CASE("rotor report on an RReLU network pruned by |gamma_BN * b|: the curve's FLOPs are the product prune's",
+          "[report][cli]") {
+  const std::string run = temp_dir("report-product");
+  const std::string data = small_data();
+  rotor_ok("train --model fcnn-64 --data mnist:" + data +
+           " --epochs 2 --opt adam --lr 2e-3 --wd 0 --slope-wd 0.05 --device cpu --out " + run);
+  rotor_ok("prune --model-file " + run + "/model.rotor --by product --data mnist:" + data +
+           " --tolerance 0.01 --device cpu");
+  const Json prune = read_json_file(run + "/prune/prune.json");
+  REQUIRE(prune.at("by").as_string() == "product");
+  const double gamma = prune.at("gamma").as_number();
+  // At this gamma a prune by slope keeps another network, so a curve that
+  // pruned by slope would not match prune.json.
+  Context ctx;
+  auto model = load_model_file(ctx, run + "/model.rotor");
+  const double slope_flops = static_cast<double>(totals(prune_model(ctx, *model, gamma)->layer_costs()).flops);
+  REQUIRE(slope_flops != prune.at("flops_after").as_number());
+
+  rotor_ok("report --model-file " + run + "/model.rotor");
+  const std::string out = run + "/report/";
+  const std::string curve = read_text(out + "gamma_curve.svg");
+  CHECK_THAT(curve, Catch::Contains(fmt::format("(64 channel scores |\xCE\xB3_BN * b|)")) &&
+                        Catch::Contains("channels with |\xCE\xB3_BN * b| &lt; \xCE\xB3 are pruned"));
+  CHECK_THAT(curve, Catch::Contains(fmt::format("\xCE\xB3 = {:.4g} by product (chosen by rotor prune)", gamma)));
+  CHECK(check_chosen_row(out + "gamma_curve.csv", prune) >= 0);
+  // The slope histogram does not mark a gamma that is not a slope threshold.
+  CHECK(gamma_marker_x(read_text(out + "slopes.svg")).empty());
 }
 
 TEST_CASE("rotor report on a ResNet: filter paths as PNG, SVG and CSV that adds up", "[report][cli]") {
