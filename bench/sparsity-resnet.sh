@@ -17,7 +17,8 @@
 #   tar xzf ../shared/datasets/cifar10-jpg.tar.gz -C /tmp/c10
 #   DATA=folder:/tmp/c10/cifar10-jpg bash bench/sparsity-resnet.sh [OUT]
 #   env: ROTOR, SEEDS ("1 2"), EPOCHS (30), JOBS (1), THREADS (0 = all),
-#        DEVICE (auto), SLOPE_WD (1e-3), SLOPE_L1, BN_L1,
+#        DEVICE (auto), SLOPE_WD (1e-3), SLOPE_L1, BN_L1, BUDGETS (the
+#        summary's FLOPs columns, bench/sparsity_plot.py),
 #        TRAIN_LIMIT (0 = all 50,000 training images; else that many, evenly
 #        spaced, for a short CPU schedule)
 # SLOPE_L1 and BN_L1 default to the FCNN comparison's rule (docs/results.md):
