@@ -68,7 +68,9 @@ TEST_CASE("a block held when its pool is released goes to the cache when freed",
   a.release(held, 256);
   CHECK(a.bytes_in_use() == 0);
   CHECK(a.bytes_cached() == 256);
-  CHECK(a.allocate(256) == held);
+  void* again = a.allocate(256);
+  CHECK(again == held);
+  a.release(again, 256);  // an allocator frees only cached blocks: a block left in use leaks (ASan says so)
 }
 
 TEST_CASE("two captures cannot overlap", "[allocator][graph]") {
