@@ -174,7 +174,8 @@ __device__ __forceinline__ void tc_step(const float* __restrict__ As, const floa
 #pragma unroll
     for (int mi = 0; mi < T::MI; ++mi) Op::load_a(As + (wm0 + mi * 16) * a_stride + ks, lane, a_scale, a[mi]);
 #pragma unroll
-    for (int ni = 0; ni < T::NI; ++ni) Op::template load_b<T::BS>(Bs + ks * T::BS + wn0 + ni * 8, lane, b_scale, b[ni]);
+    for (int ni = 0; ni < T::NI; ++ni)
+      Op::template load_b<T::BS>(Bs + ks * T::BS + wn0 + ni * 8, lane, b_scale, b[ni]);
 #pragma unroll
     for (int mi = 0; mi < T::MI; ++mi)
 #pragma unroll
@@ -310,18 +311,18 @@ __global__ void __launch_bounds__(block_threads)
     conv_forward_mma_kernel(const ConvGeom g, const float* __restrict__ x, const float* __restrict__ w,
                             float* __restrict__ y) {
   if constexpr (Op::available) {
-  using L = TcForwardLoader<T>;
-  __shared__ __align__(16) Stages<T, typename L::Row> st;
-  static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
-  const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-  float acc[T::MI][T::NI][4] = {};
-  const L ld(g, x, w, m0, n0);
-  tc_mainloop<Op, T>(ld, 0, g.K, st, acc);
-  tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) {
-    uint32_t img, pix;
-    g.hwo.divmod(n, img, pix);
-    y[(img * g.c_out + co) * g.hwo.divisor + pix] = v;  // y (N, C_out, Ho*Wo)
-  });
+    using L = TcForwardLoader<T>;
+    __shared__ __align__(16) Stages<T, typename L::Row> st;
+    static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
+    const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    float acc[T::MI][T::NI][4] = {};
+    const L ld(g, x, w, m0, n0);
+    tc_mainloop<Op, T>(ld, 0, g.K, st, acc);
+    tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) {
+      uint32_t img, pix;
+      g.hwo.divmod(n, img, pix);
+      y[(img * g.c_out + co) * g.hwo.divisor + pix] = v;  // y (N, C_out, Ho*Wo)
+    });
   }
 }
 
@@ -402,20 +403,20 @@ __global__ void __launch_bounds__(block_threads)
     conv_backward_data_mma_kernel(const ConvGeom g, const float* __restrict__ dy, const float* __restrict__ w,
                                   DyScale scale, float* __restrict__ dx, bool accumulate) {
   if constexpr (Op::available) {
-  using L = TcDataLoader<T>;
-  __shared__ __align__(16) Stages<T, typename L::Row> st;
-  static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
-  const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-  float acc[T::MI][T::NI][4] = {};
-  const L ld(g, dy, w, m0, n0);
-  tc_mainloop<Op, T>(ld, 0, g.K, st, acc, 1.0f, scale.up());  // B is dy
-  const float down = scale.down();
-  tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t ci, uint32_t n, float v) {
-    uint32_t img, pix;
-    g.hwi.divmod(n, img, pix);
-    float* p = dx + (img * g.c_in + ci) * g.hwi.divisor + pix;  // dx (N, C_in, H*W)
-    *p = accumulate ? *p + v * down : v * down;
-  });
+    using L = TcDataLoader<T>;
+    __shared__ __align__(16) Stages<T, typename L::Row> st;
+    static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
+    const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    float acc[T::MI][T::NI][4] = {};
+    const L ld(g, dy, w, m0, n0);
+    tc_mainloop<Op, T>(ld, 0, g.K, st, acc, 1.0f, scale.up());  // B is dy
+    const float down = scale.down();
+    tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t ci, uint32_t n, float v) {
+      uint32_t img, pix;
+      g.hwi.divmod(n, img, pix);
+      float* p = dx + (img * g.c_in + ci) * g.hwi.divisor + pix;  // dx (N, C_in, H*W)
+      *p = accumulate ? *p + v * down : v * down;
+    });
   }
 }
 
@@ -499,18 +500,18 @@ __global__ void __launch_bounds__(block_threads)
     conv_backward_weight_mma_kernel(const ConvGeom g, const float* __restrict__ x, const float* __restrict__ dy,
                                     DyScale scale, uint32_t slice_k, float* __restrict__ partial) {
   if constexpr (Op::available) {
-  using L = TcWeightLoader<T>;
-  __shared__ __align__(16) Stages<T, typename L::Row> st;
-  static_assert(sizeof(st) + sizeof(typename L::Col) * T::BN <= static_smem_limit, "static shared memory over 48 KB");
-  __shared__ typename L::Col cols[T::BN];
-  const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-  const uint32_t k_begin = blockIdx.z * slice_k, k_end = min(g.K, k_begin + slice_k);
-  float acc[T::MI][T::NI][4] = {};
-  const L ld(g, x, dy, cols, m0, n0);
-  tc_mainloop<Op, T>(ld, k_begin, k_end, st, acc, scale.up(), 1.0f);  // A is dy
-  float* out = partial + blockIdx.z * g.M * g.N;
-  const float down = scale.down();
-  tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) { out[co * g.N + n] = v * down; });
+    using L = TcWeightLoader<T>;
+    __shared__ __align__(16) Stages<T, typename L::Row> st;
+    static_assert(sizeof(st) + sizeof(typename L::Col) * T::BN <= static_smem_limit, "static shared memory over 48 KB");
+    __shared__ typename L::Col cols[T::BN];
+    const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    const uint32_t k_begin = blockIdx.z * slice_k, k_end = min(g.K, k_begin + slice_k);
+    float acc[T::MI][T::NI][4] = {};
+    const L ld(g, x, dy, cols, m0, n0);
+    tc_mainloop<Op, T>(ld, k_begin, k_end, st, acc, scale.up(), 1.0f);  // A is dy
+    float* out = partial + blockIdx.z * g.M * g.N;
+    const float down = scale.down();
+    tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) { out[co * g.N + n] = v * down; });
   }
 }
 
@@ -617,7 +618,8 @@ void conv2d_backward_data_mma(Context& ctx, const ConvGeom& g, const float* dy, 
   with_format(ctx, [&](auto format) {
     using Op = decltype(format);
     DyScale scale{nullptr};
-    if constexpr (std::is_same_v<Op, F16Mma>) scale = fp16_dy_scale(ctx, dy, dy_numel(g), workspace_as<float>(ctx, scale_words));
+    if constexpr (std::is_same_v<Op, F16Mma>)
+      scale = fp16_dy_scale(ctx, dy, dy_numel(g), workspace_as<float>(ctx, scale_words));
     with_tc_tile(pick_tile(g.M, g.N), [&](auto tile) {
       using T = decltype(tile);
       conv_backward_data_mma_kernel<Op, T><<<tc_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(g, dy, w, scale, dx,

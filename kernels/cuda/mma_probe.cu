@@ -37,7 +37,8 @@ __global__ void __launch_bounds__(32)
     const float* row = a + frag16_a_row(lane, i) * 8;
     fa[i] = pack_half2(row[frag16_a_col(lane, 0)], row[frag16_a_col(lane, 1)]);
   }
-  fb[0] = pack_half2(b[frag16_b_row(lane, 0) * 8 + frag16_b_col(lane)], b[frag16_b_row(lane, 1) * 8 + frag16_b_col(lane)]);
+  const int col = frag16_b_col(lane);
+  fb[0] = pack_half2(b[frag16_b_row(lane, 0) * 8 + col], b[frag16_b_row(lane, 1) * 8 + col]);
   for (int i = 0; i < 4; ++i) fc[i] = c[frag_c_row(lane, i) * 8 + frag_c_col(lane, i)];
   mma_m16n8k8_f16(fd, fa, fb, fc);
   for (int i = 0; i < 4; ++i) d[frag_c_row(lane, i) * 8 + frag_c_col(lane, i)] = fd[i];
