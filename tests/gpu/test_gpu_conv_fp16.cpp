@@ -317,3 +317,40 @@ TEST_CASE("gpu conv2d uses FP16 tensor cores on sm_75, where tf32 falls back to 
   // The whole FP16 path (scaled backward included) on the sm_75 device.
   check_conv_fp16({2, 16, 8, 8, 32, 3, 3, 2, 1}, 801, 1e-5f);
 }
+
+TEST_CASE("gpu conv2d fp16 with dy all zero or non-finite: zeros stay exact, inf and NaN show", "[gpu][conv2d_fp16]") {
+  // max|dy| = 0 must give a finite scale (1), not one that turns 0 into NaN; a NaN
+  // or inf in dy must reach the results (the trainer's non-finite guard
+  // reports it), not be scaled away.
+  const ConvShape s{2, 16, 6, 6, 16, 3, 3, 1, 1};
+  Twins t(Precision::fp16);
+  if (!has_fp16_tensor_cores(t.gpu)) return;
+  Rng rng(901);
+  const size_t nx = s.x_numel(), nw = s.w_numel(), ny = s.y_numel();
+  const auto x = uniform(rng, nx, -1, 1), w = uniform(rng, nw, -1, 1), dw0 = uniform(rng, nw, -1, 1);
+  Tensor x_dev = to_gpu(t.gpu, x), w_dev = to_gpu(t.gpu, w);
+  {
+    Tensor dy_dev = to_gpu(t.gpu, std::vector<float>(ny, 0.0f)), dx_dev = to_gpu(t.gpu, nans(nx)),
+           dw_dev = to_gpu(t.gpu, dw0);
+    cuda::conv2d_backward_data(t.gpu, s, fp(dy_dev), fp(w_dev), fp(dx_dev), GradMode::assign);
+    cuda::conv2d_backward_weight(t.gpu, s, fp(x_dev), fp(dy_dev), fp(dw_dev));
+    REQUIRE_CLOSE("dx of dy = 0", from_gpu<float>(t.gpu, dx_dev), std::vector<float>(nx, 0.0f), 0.0, 0.0);
+    REQUIRE_CLOSE("dw += 0", from_gpu<float>(t.gpu, dw_dev), dw0, 0.0, 0.0);
+  }
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    INFO("dy holds " << bad);
+    auto dy = uniform(rng, ny, -1e-3, 1e-3);
+    dy[ny / 2] = bad;
+    Tensor dy_dev = to_gpu(t.gpu, dy), dx_dev = to_gpu(t.gpu, nans(nx)),
+           dw_dev = to_gpu(t.gpu, std::vector<float>(nw, 0.0f));
+    cuda::conv2d_backward_data(t.gpu, s, fp(dy_dev), fp(w_dev), fp(dx_dev), GradMode::assign);
+    cuda::conv2d_backward_weight(t.gpu, s, fp(x_dev), fp(dy_dev), fp(dw_dev));
+    auto nonfinite = [](const std::vector<float>& v) {
+      return std::count_if(v.begin(), v.end(), [](float f) { return !std::isfinite(f); });
+    };
+    const auto dx = from_gpu<float>(t.gpu, dx_dev), dw = from_gpu<float>(t.gpu, dw_dev);
+    CHECK(nonfinite(dx) > 0);
+    CHECK(nonfinite(dx) < static_cast<long>(nx));  // only the outputs it reaches
+    CHECK(nonfinite(dw) > 0);
+  }
+}
