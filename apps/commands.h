@@ -18,7 +18,7 @@ using Args = std::vector<std::string>;
 FlagDef device_flag();
 FlagDef threads_flag();
 FlagDef precision_flag();
-// The value of --precision, checked (fp32 or tf32; else a UsageError naming the flag).
+// The value of --precision, checked (fp32, tf32 or fp16; else a UsageError naming the flag).
 std::string precision_text(const std::string& value);
 ContextOptions context_options(const CommandLine& cl);
 // --device's value, checked to be auto, cpu or cuda (else a UsageError).

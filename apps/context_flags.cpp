@@ -5,14 +5,16 @@ namespace rotor {
 FlagDef device_flag() { return {"device", "auto|cpu|cuda", "where to run (auto: a GPU when there is one)", "auto"}; }
 FlagDef threads_flag() { return {"threads", "N", "CPU threads", "all cores"}; }
 FlagDef precision_flag() {
-  return {"precision", "fp32|tf32",
+  return {"precision", "fp32|tf32|fp16",
           "CUDA convolutions: tf32 on the tensor cores of sm_80+ GPUs (10-bit mantissas, FP32 sums; PyTorch's "
-          "default) or fp32; the CPU and older GPUs always compute fp32",
+          "default), fp16 on those of sm_75+ GPUs (IEEE half operands, gradients scaled by a power of two, FP32 "
+          "sums; never yet run on a GPU) or fp32; the CPU and GPUs without the asked-for tensor cores compute fp32",
           "tf32"};
 }
 
 std::string precision_text(const std::string& value) {
-  ROTOR_USAGE_CHECK(value == "fp32" || value == "tf32", "--precision: expected fp32 or tf32, got '{}'", value);
+  ROTOR_USAGE_CHECK(value == "fp32" || value == "tf32" || value == "fp16",
+                    "--precision: expected fp32, tf32 or fp16, got '{}'", value);
   return value;
 }
 

@@ -377,8 +377,8 @@ TrainOptions TrainOptions::from_json(const Json& j) {
   o.precision = "fp32";
   if (const Json* p = j.find("precision")) {
     o.precision = p->as_string("precision");
-    ROTOR_CHECK(o.precision == "fp32" || o.precision == "tf32", "field 'precision' is '{}', expected fp32 or tf32",
-                o.precision);
+    ROTOR_CHECK(o.precision == "fp32" || o.precision == "tf32" || o.precision == "fp16",
+                "field 'precision' is '{}', expected fp32, tf32 or fp16", o.precision);
   }
   if (const Json* g = j.find("cuda_graph")) {
     o.cuda_graph = g->as_string("cuda_graph");

@@ -67,12 +67,20 @@ void copy_bytes(Context& ctx, void* dst, Device dst_device, const void* src, Dev
   cuda_copy_bytes(ctx.cuda(), dst, dst_device, src, src_device, bytes);
 }
 
-const char* precision_name(Precision p) { return p == Precision::fp32 ? "fp32" : "tf32"; }
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::fp32: return "fp32";
+    case Precision::tf32: return "tf32";
+    case Precision::fp16: return "fp16";
+  }
+  return "?";
+}
 
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::fp32;
   if (name == "tf32") return Precision::tf32;
-  fail("unknown precision '{}': expected fp32 or tf32", name);
+  if (name == "fp16") return Precision::fp16;
+  fail("unknown precision '{}': expected fp32, tf32 or fp16", name);
 }
 
 Device resolve_device(const std::string& name) {

@@ -24,9 +24,11 @@ struct CudaState;  // engine/cuda/cuda_state.h: stream, cuBLAS handle, workspace
 // What the CUDA convolutions multiply in. tf32 (the default, as PyTorch's
 // for convolutions) runs them on tensor cores with operands rounded to
 // TF32 (10-bit mantissa) and FP32 sums, where the card has them (sm_80+);
-// fp32 keeps the FP32 SIMT kernels. Older cards and the CPU always compute
-// in FP32, whatever is asked.
-enum class Precision { fp32, tf32 };
+// fp16 on FP16 tensor cores (operands rounded to IEEE half, dy scaled by a
+// power of two, FP32 sums) on sm_75+, the one choice with tensor cores on a
+// 2080 Ti; fp32 keeps the FP32 SIMT kernels. Cards without the asked-for
+// tensor cores and the CPU compute in FP32, whatever is asked.
+enum class Precision { fp32, tf32, fp16 };
 
 struct ContextOptions {
   Device device = Device::cpu;
@@ -36,7 +38,7 @@ struct ContextOptions {
   Precision precision = Precision::tf32;
 };
 
-// "fp32" or "tf32"; parse_precision throws an Error naming the value and
+// "fp32", "tf32" or "fp16"; parse_precision throws an Error naming the value and
 // the choices for anything else (the caller names the flag or field).
 const char* precision_name(Precision p);
 Precision parse_precision(const std::string& name);

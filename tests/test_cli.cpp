@@ -54,14 +54,25 @@ TEST_CASE("the CLI rejects bad flags and values with one clear line", "[cli]") {
   CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
 }
 
-TEST_CASE("the --precision flag takes fp32 or tf32, anything else is a usage error naming the flag", "[cli]") {
-  for (const std::string& cmd : {"train --out " + temp_dir("cli-precision") + "/run", std::string("eval --model-file x.rotor")}) {
+TEST_CASE("the --precision flag takes fp32, tf32 or fp16, anything else is a usage error naming the flag", "[cli]") {
+  for (const std::string& cmd :
+       {"train --out " + temp_dir("cli-precision") + "/run", std::string("eval --model-file x.rotor"),
+        std::string("prune --model-file x.rotor --out ") + temp_dir("cli-precision-prune")}) {
     INFO(cmd);
-    const CommandResult r = run_rotor(cmd + " --precision fp16 --device cpu");
-    INFO(r.output);
-    CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, Catch::Contains("--precision: expected fp32 or tf32, got 'fp16'"));
+    for (const char* bad : {"bf16", "FP16", "half"}) {
+      const CommandResult r = run_rotor(cmd + " --precision '" + bad + "' --device cpu");
+      INFO(r.output);
+      CHECK(r.exit_code == 2);
+      CHECK_THAT(r.output, Catch::Contains(std::string("--precision: expected fp32, tf32 or fp16, got '") + bad + "'"));
+    }
+    // fp16 is accepted (the command then fails on its missing inputs, not on the flag).
+    const CommandResult ok = run_rotor(cmd + " --precision fp16 --device cpu");
+    INFO(ok.output);
+    CHECK_THAT(ok.output, !Catch::Contains("--precision"));
   }
+  CHECK(rotor::parse_precision("fp16") == rotor::Precision::fp16);
+  CHECK(std::string(rotor::precision_name(rotor::Precision::fp16)) == "fp16");
+  CHECK_THROWS_WITH(rotor::parse_precision("bf16"), Catch::Contains("expected fp32, tf32 or fp16"));
 }
 
 TEST_CASE("asking for CUDA without a usable GPU is a clear error, not a crash", "[cli]") {

@@ -60,10 +60,17 @@ TEST_CASE("run.json records --precision, and a resume may change it and records 
   CHECK(read_json_file(dir + "/run.json").at("precision").as_string() == "fp32");
   CommandResult r = run_rotor("train --resume " + dir + " --precision bf16");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--precision: expected fp32 or tf32, got 'bf16'"));
+  CHECK_THAT(r.output, Catch::Contains("--precision: expected fp32, tf32 or fp16, got 'bf16'"));
   rotor_ok("train --resume " + dir + " --precision tf32");
   CHECK(read_json_file(dir + "/run.json").at("precision").as_string() == "tf32");
   CHECK(metrics_of(dir).size() == 2);
+  // fp16 is recorded too (on the CPU it computes in FP32, as tf32 does), and
+  // a resume without the flag keeps it.
+  rotor_ok("train --resume " + dir + " --epochs 3 --precision fp16");
+  CHECK(read_json_file(dir + "/run.json").at("precision").as_string() == "fp16");
+  rotor_ok("train --resume " + dir + " --epochs 4");
+  CHECK(read_json_file(dir + "/run.json").at("precision").as_string() == "fp16");
+  CHECK(metrics_of(dir).size() == 4);
 
   // A run.json from before the flag: that run computed in FP32, and so does its resume.
   const std::string old = temp_dir("resume-precision-old");

@@ -2,7 +2,7 @@
 // ceilings, and the trainer's whole step.
 //
 //   bench_cuda <kernel> [variant] [--json FILE] [--repeats N]
-//                   (variant: its number, or the name some have: conv2d_fwd tf32)
+//                   (variant: its number, or the name some have: conv2d_fwd tf32, conv2d_fwd fp16)
 //   bench_cuda train_step [variant] [--model resnet20|resnet56] [--batch 128] [--act relu|rrelu]
 //   bench_cuda memory [--model wrn-40-4] [--batch 128]   (peak GPU memory of a step)
 //   bench_cuda all --json results.json      (every variant of every kernel)
@@ -560,15 +560,18 @@ void run_bn_add_act(Bench& b, int variant) {
 enum class ConvDir { fwd, bwd_data, bwd_weight };
 
 // Variants: 0 the FP32 SIMT kernels (precision fp32), tf32_variant the
-// tensor-core kernels (precision tf32 on sm_80+; validated against the FP32
-// CPU result with TF32's tolerance), and for the forward 1 im2col + cuBLAS.
+// tensor-core kernels in TF32 (precision tf32 on sm_80+) and
+// tf32_variant + 1 in FP16 (precision fp16 on sm_75+; never yet run on a
+// GPU before this bench), both validated against the FP32 CPU result with
+// an 11-bit significand's tolerance, and for the forward 1 im2col + cuBLAS.
 void run_conv(Bench& b, ConvDir dir, int variant, int tf32_variant) {
   Context& ctx = b.ctx();
-  const bool tf32 = variant == tf32_variant;
-  if (tf32 && ctx.cuda().prop.major < 8) {
-    std::printf("%s %d: skipped, this GPU (sm_%d%d) has no TF32 tensor cores\n",
+  const bool tf32 = variant == tf32_variant, fp16 = variant == tf32_variant + 1;
+  const int cc = ctx.cuda().prop.major * 10 + ctx.cuda().prop.minor;
+  if ((tf32 && cc < 80) || (fp16 && cc < 75)) {
+    std::printf("%s %d: skipped, this GPU (sm_%d) has no %s tensor cores\n",
                 dir == ConvDir::fwd ? "conv2d_fwd" : dir == ConvDir::bwd_data ? "conv2d_bwd_data" : "conv2d_bwd_weight",
-                variant, ctx.cuda().prop.major, ctx.cuda().prop.minor);
+                variant, cc, tf32 ? "TF32" : "FP16");
     return;
   }
   // Back to the context's default (fp32 here) however this returns.
@@ -576,7 +579,7 @@ void run_conv(Bench& b, ConvDir dir, int variant, int tf32_variant) {
     Context& ctx;
     ~PrecisionScope() { ctx.set_precision(Precision::fp32); }
   } scope{ctx};
-  ctx.set_precision(tf32 ? Precision::tf32 : Precision::fp32);
+  ctx.set_precision(tf32 ? Precision::tf32 : fp16 ? Precision::fp16 : Precision::fp32);
   const char* names[] = {"conv2d_fwd", "conv2d_bwd_data", "conv2d_bwd_weight"};
   const std::string name = names[static_cast<int>(dir)];
   // ResNet-20's three stages at batch 128 (3x3, stride 1, padding 1).
@@ -642,10 +645,11 @@ void run_conv(Bench& b, ConvDir dir, int variant, int tf32_variant) {
     char label[96];
     std::snprintf(label, sizeof label, "%lldx%lldx%lldx%lld k3 -> %lld%s", (long long)s.n, (long long)s.c_in,
                   (long long)s.h, (long long)s.w, (long long)s.c_out,
-                  tf32 ? " tf32 tensor cores" : variant == 1 ? " im2col+cuBLAS" : "");
-    // TF32 rounds each operand to 11 significant bits: a norm-wise error of
-    // about 2^-11 / 2 per product, averaging down over K terms.
-    require_valid(name + " " + label, err, tf32 ? 2e-3 : 1e-4);
+                  tf32 ? " tf32 tensor cores" : fp16 ? " fp16 tensor cores" : variant == 1 ? " im2col+cuBLAS" : "");
+    // TF32 and FP16 round each operand to 11 significant bits: a norm-wise
+    // error of about 2^-11 / 2 per product, averaging down over K terms (FP16's
+    // dy scaling keeps gradients in its normal range).
+    require_valid(name + " " + label, err, tf32 || fp16 ? 2e-3 : 1e-4);
     Result r = make_result(name, variant, label);
     r.flops = 2.0 * s.n * s.c_out * hw_out * k;
     r.bytes = in_bytes + out_bytes;
@@ -943,17 +947,20 @@ const std::vector<Kernel>& kernel_table() {
       {"conv2d_fwd",
        {"shipped FP32 SIMT implicit-GEMM convolution (--precision fp32)",
         "explicit im2col + cuBLAS SGEMM (strided batched)",
-        "tf32: shipped tensor-core implicit GEMM (--precision tf32, the default on sm_80+)"},
+        "tf32: shipped tensor-core implicit GEMM (--precision tf32, the default on sm_80+)",
+        "fp16: FP16 tensor-core implicit GEMM (--precision fp16, sm_75+)"},
        true,
        [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::fwd, v, 2); }},
       {"conv2d_bwd_data",
        {"shipped FP32 SIMT implicit-GEMM input gradient (--precision fp32)",
-        "tf32: shipped tensor-core input gradient (--precision tf32, the default on sm_80+)"},
+        "tf32: shipped tensor-core input gradient (--precision tf32, the default on sm_80+)",
+        "fp16: FP16 tensor-core input gradient, dy scaled by a power of two (--precision fp16, sm_75+)"},
        true,
        [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_data, v, 1); }},
       {"conv2d_bwd_weight",
        {"shipped FP32 SIMT implicit-GEMM weight gradient (--precision fp32)",
-        "tf32: shipped tensor-core weight gradient (--precision tf32, the default on sm_80+)"},
+        "tf32: shipped tensor-core weight gradient (--precision tf32, the default on sm_80+)",
+        "fp16: FP16 tensor-core weight gradient, dy scaled by a power of two (--precision fp16, sm_75+)"},
        true,
        [](Bench& b, int v, const Options&) { run_conv(b, ConvDir::bwd_weight, v, 1); }},
       {"softmax_ce",
@@ -1002,7 +1009,7 @@ void print_table() {
 }
 
 constexpr const char* usage_text =
-    "usage: bench_cuda <kernel> [variant: a number, or tf32 for the conv2d_* tensor-core ones] [--json FILE] [--repeats N]\n"
+    "usage: bench_cuda <kernel> [variant: a number, or tf32/fp16 for conv2d_* tensor cores] [--json FILE] [--repeats N]\n"
     "       bench_cuda train_step [variant] [--model resnet20|resnet56|resnet<6n+2>] [--batch N] [--act relu|rrelu]\n"
     "       bench_cuda memory [--model wrn-40-4|resnet20|...] [--batch N] [--act relu|rrelu]\n"
     "       bench_cuda all [--json FILE]     (every variant of every kernel)\n"

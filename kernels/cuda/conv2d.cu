@@ -16,8 +16,9 @@
 // done once per thread. Tile shapes 16x256, 32x128 and 64x64 are picked to
 // waste the least padding for the problem's M and N.
 //
-// With precision tf32 on an sm_80+ device the entry points hand the same
-// problems to the tensor-core kernels of conv2d_tf32.cu instead (the
+// With precision tf32 on an sm_80+ device, or fp16 on an sm_75+ one, the
+// entry points hand the same problems to the tensor-core kernels of
+// conv2d_mma.cu instead (the
 // geometry, tile choice and split-K here are shared: conv2d_common.cuh).
 //
 // backward_weight has a tiny output and a huge K, so K is split into slices
@@ -468,7 +469,7 @@ void reduce_weight_slices(Context& ctx, const float* partial, uint32_t slices, u
 
 void conv2d_forward(Context& ctx, const ConvShape& s, const float* x, const float* w, float* y) {
   const ConvGeom g = conv_geom(s, s.c_out, s.n * s.h_out() * s.w_out(), s.c_in * s.kh * s.kw, "conv2d_forward");
-  if (use_tensor_cores(ctx)) return conv2d_forward_tf32(ctx, g, x, w, y);
+  if (use_tensor_cores(ctx)) return conv2d_forward_mma(ctx, g, x, w, y);
   with_tile(pick_tile(g.M, g.N), [&](auto tile) {
     using T = decltype(tile);
     conv_forward_kernel<T><<<tile_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(g, x, w, y);
@@ -480,7 +481,7 @@ void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, con
                           GradMode mode) {
   if (!dx) return;
   const ConvGeom g = conv_geom(s, s.c_in, s.n * s.h * s.w, s.c_out * s.kh * s.kw, "conv2d_backward_data");
-  if (use_tensor_cores(ctx)) return conv2d_backward_data_tf32(ctx, g, dy, w, dx, mode == GradMode::accumulate);
+  if (use_tensor_cores(ctx)) return conv2d_backward_data_mma(ctx, g, dy, w, dx, mode == GradMode::accumulate);
   with_tile(pick_tile(g.M, g.N), [&](auto tile) {
     using T = decltype(tile);
     conv_backward_data_kernel<T><<<tile_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(
@@ -492,7 +493,7 @@ void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, con
 void conv2d_backward_weight(Context& ctx, const ConvShape& s, const float* x, const float* dy, float* dw) {
   if (!dw) return;
   const ConvGeom g = conv_geom(s, s.c_out, s.c_in * s.kh * s.kw, s.n * s.h_out() * s.w_out(), "conv2d_backward_weight");
-  if (use_tensor_cores(ctx)) return conv2d_backward_weight_tf32(ctx, g, x, dy, dw);
+  if (use_tensor_cores(ctx)) return conv2d_backward_weight_mma(ctx, g, x, dy, dw);
   with_tile(pick_tile(g.M, g.N), [&](auto tile) {
     using T = decltype(tile);
     const int64_t tiles = int64_t((g.M + T::BM - 1) / T::BM) * ((g.N + T::BN - 1) / T::BN);

@@ -1,7 +1,7 @@
 // What the two CUDA conv2d implementations share: the FP32 SIMT implicit
 // GEMMs (kernels/cuda/conv2d.cu, which owns the cuda::conv2d_* entry
-// points and dispatches) and the TF32 tensor-core ones
-// (kernels/cuda/conv2d_tf32.cu). Sizes and divisors of one convolution, the
+// points and dispatches) and the tensor-core ones, TF32 or FP16
+// (kernels/cuda/conv2d_mma.cu). Sizes and divisors of one convolution, the
 // choice of tile shape, the split of backward_weight's K into slices and
 // the deterministic sum of the slices.
 #pragma once
@@ -47,17 +47,28 @@ SplitK split_k(Context& ctx, int64_t tiles, uint32_t k, int step);
 // partial (slices, size) in the workspace, dw (size).
 void reduce_weight_slices(Context& ctx, const float* partial, uint32_t slices, uint32_t size, float* dw);
 
-// Whether the convolutions of `ctx` run on tensor cores: precision tf32
-// asked for and the device is sm_80 or newer.
-inline bool use_tensor_cores(Context& ctx) {
-  return ctx.options().precision == Precision::tf32 && ctx.cuda().prop.major >= 8;
+// The tensor-core format the convolutions of `ctx` run in: TF32 when
+// precision tf32 is asked for on sm_80 or newer, FP16 when fp16 is asked
+// for on sm_75 or newer; otherwise none (the FP32 SIMT kernels).
+enum class MmaKind { none, tf32, f16 };
+inline MmaKind mma_kind(Context& ctx) {
+  const cudaDeviceProp& p = ctx.cuda().prop;
+  const int cc = p.major * 10 + p.minor;
+  switch (ctx.options().precision) {
+    case Precision::tf32: return cc >= 80 ? MmaKind::tf32 : MmaKind::none;
+    case Precision::fp16: return cc >= 75 ? MmaKind::f16 : MmaKind::none;
+    case Precision::fp32: return MmaKind::none;
+  }
+  return MmaKind::none;
 }
+inline bool use_tensor_cores(Context& ctx) { return mma_kind(ctx) != MmaKind::none; }
 
-// The tensor-core convolutions (conv2d_tf32.cu), on the geometry the entry
-// points built; same contracts as the cuda::conv2d_* functions.
-void conv2d_forward_tf32(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y);
-void conv2d_backward_data_tf32(Context& ctx, const ConvGeom& g, const float* dy, const float* w, float* dx,
-                               bool accumulate);
-void conv2d_backward_weight_tf32(Context& ctx, const ConvGeom& g, const float* x, const float* dy, float* dw);
+// The tensor-core convolutions (conv2d_mma.cu), in mma_kind(ctx)'s format,
+// on the geometry the entry points built; same contracts as the
+// cuda::conv2d_* functions. The FP16 backward ones also use the workspace.
+void conv2d_forward_mma(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y);
+void conv2d_backward_data_mma(Context& ctx, const ConvGeom& g, const float* dy, const float* w, float* dx,
+                              bool accumulate);
+void conv2d_backward_weight_mma(Context& ctx, const ConvGeom& g, const float* x, const float* dy, float* dw);
 
 }  // namespace rotor::cuda::detail

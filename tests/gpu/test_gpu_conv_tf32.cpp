@@ -1,4 +1,4 @@
-// The tensor-core (TF32) convolutions of kernels/cuda/conv2d_tf32.cu
+// The tensor-core (TF32) convolutions of kernels/cuda/conv2d_mma.cu
 // against the CPU im2col + GEMM, and the one mma.sync they are built on
 // against a plain 16x8x8 matmul. Under the emulation (run.sh) the device
 // reports compute capability 9.0, so a context with precision tf32 takes

@@ -52,8 +52,8 @@ struct RunState {
   int64_t replays = 0;
 };
 
-RunState train_run(const GraphRunSpec& r, bool graph) {
-  ContextOptions o = cuda_context_options();
+RunState train_run(const GraphRunSpec& r, bool graph, Precision precision) {
+  ContextOptions o = cuda_context_options(precision);
   o.seed = 5;
   Context ctx(o);
   Rng data_rng(17);
@@ -91,8 +91,9 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-void require_graph_equals_eager(const GraphRunSpec& r, int64_t expected_replays) {
-  const RunState eager = train_run(r, false), graph = train_run(r, true);
+void require_graph_equals_eager(const GraphRunSpec& r, int64_t expected_replays,
+                                Precision precision = Precision::fp32) {
+  const RunState eager = train_run(r, false, precision), graph = train_run(r, true, precision);
   // The graph really ran: a warm-up step, a short batch per epoch and the
   // rest replayed.
   REQUIRE(graph.replays == expected_replays);
@@ -136,6 +137,19 @@ TEST_CASE("gpu graph step: ResNet-8 RReLU, SGD Nesterov, equals the eager step b
   // 11 images in batches of 4: 2 full + a short one of 3 per epoch; 4 full
   // steps in 2 epochs, the first the warm-up: 3 replays.
   require_graph_equals_eager({"resnet8", 3, 8, s, 11}, 3);
+}
+
+TEST_CASE("gpu graph step: ResNet-8 with FP16 convolutions equals the eager step bit for bit",
+          "[gpu][graph][conv2d_fp16]") {
+  // FP16's dy scale is computed on the device (two kernels into the
+  // workspace) and read by the convolutions: no host sync, no allocation,
+  // so the step captures, and a replay recomputes the scale from each
+  // step's dy rather than freezing the first one.
+  TrainSettings s = graph_test_settings();
+  s.optimizer.kind = OptimizerConfig::Kind::sgd;
+  s.optimizer.momentum = 0.9;
+  s.schedule.lr = 0.1;
+  require_graph_equals_eager({"resnet8", 3, 8, s, 11}, 3, Precision::fp16);
 }
 
 TEST_CASE("gpu graph step: FCNN RReLU, Adam and both L1 proximal steps, equals the eager step", "[gpu][graph]") {

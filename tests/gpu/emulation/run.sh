@@ -36,6 +36,8 @@ generate() {
 # The emulation's own checks first (the CUB model, the launch limits).
 bash "$HERE/selftest.sh" "$D/selftest" || { echo "emulation ($MODE): FAILED: the self-test (above)"; exit 1; }
 for f in "$R"/kernels/cuda/*.cu; do generate "$f" "$D/gen/$(basename "$f" .cu).cpp"; done
+# A source that was renamed or removed leaves no stale kernel behind.
+for g in "$D"/gen/*.cpp; do [ -f "$R/kernels/cuda/$(basename "$g" .cpp).cu" ] || rm -f "$g"; done
 for f in "$R"/kernels/cuda/*.cuh; do generate "$f" "$D/gen/kernels/cuda/$(basename "$f")"; done
 
 FLAGS="-std=c++20 -g -O1 -Werror=switch -DROTOR_HAVE_CUDA=1 -I$R -I/usr/include/stb -I/usr/local/cuda/include -Wno-attributes"

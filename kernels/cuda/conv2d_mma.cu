@@ -1,31 +1,48 @@
-// CUDA conv2d on tensor cores (sm_80+, Context precision tf32): forward,
-// backward_data and backward_weight as implicit GEMMs with warp-level
-// mma.sync m16n8k8 in TF32 and FP32 accumulation. Twins: the CPU reference
+// CUDA conv2d on tensor cores: forward, backward_data and backward_weight
+// as implicit GEMMs with warp-level mma.sync m16n8k8 and FP32 accumulation,
+// in one of two operand formats (Context precision): TF32 on sm_80+, FP16
+// on sm_75+ (the 2080 Ti's tensor cores). Twins: the CPU reference
 // kernels/cpu/conv2d.cpp (im2col + GEMM in FP32) and the FP32 SIMT kernels
 // of kernels/cuda/conv2d.cu, which own the cuda::conv2d_* entry points and
-// call these when detail::use_tensor_cores(ctx) says so. The GEMMs:
+// call these when detail::mma_kind(ctx) says so. The GEMMs:
 //
 //   problem          M (rows)   N (columns)        K (reduction)
 //   forward          C_out      N * Ho * Wo        C_in * KH * KW
 //   backward_data    C_in       N * H * W          C_out * KH * KW
 //   backward_weight  C_out      C_in * KH * KW     N * Ho * Wo   (split over K)
 //
-// One mainloop serves the three. A block of 256 threads (8 warps) owns a
-// BM x BN output tile (64x64, 32x128 or 16x256: the same choice as the SIMT
-// path, so 16/32/64 channels and N = 9*C waste little); each warp a 32x16
-// or 16x32 part of it, i.e. 2x2 or 1x4 mma tiles of 16x8. K goes in steps
-// of 16 (two k8 mma steps) through two shared-memory stages: while step s
-// is multiplied, step s+1 is already being copied in with cp.async, one
-// __syncthreads per step. A is kept [m][k] and B [k][n] in shared memory,
-// rows padded (20 and BN+8 floats) so the fragment reads of a warp hit 32
-// different banks. Operands are rounded to TF32 (cvt.rna) as fragments are
-// read; sums are FP32 in the tensor core.
+// One mainloop serves the three problems and both formats. A block of 256
+// threads (8 warps) owns a BM x BN output tile (64x64, 32x128 or 16x256:
+// the same choice as the SIMT path, so 16/32/64 channels and N = 9*C waste
+// little); each warp a 32x16 or 16x32 part of it, i.e. 2x2 or 1x4 mma tiles
+// of 16x8. K goes in steps of 16 (two k8 mma steps) through two
+// shared-memory stages: while step s is multiplied, step s+1 is already
+// being copied in with cp.async, one __syncthreads per step. A is kept
+// [m][k] and B [k][n] in shared memory as FP32, rows padded (20 and BN+8
+// floats) so the TF32 fragment reads of a warp hit 32 different banks (the
+// FP16 reads, two k per register, see some 2-way conflicts). The operand
+// format is a policy (Tf32Mma, F16Mma): how a fragment is read from the
+// FP32 tiles and converted (cvt.rna to TF32; round to nearest even to FP16),
+// and which mma is issued. Sums are FP32 in the tensor core.
+//
+// FP16's range: its largest value is 65504 and its normal range ends at
+// 2^-14 (6.1e-5), below which precision fades (subnormals) to zero at 2^-25.
+// Gradients routinely live down there, so in FP16 the dy operand (of
+// backward_data and backward_weight) is multiplied by a power of two 2^e
+// chosen per call from max|dy| on the device (fp16_dy_scale: max|dy| * 2^e
+// in [2^14, 2^15)), and the FP32 results by 2^-e: both exact, so the
+// scaling changes nothing but which values FP16 can hold. x and w go in
+// unscaled: post-BN activations and weights are O(1); one beyond 65504
+// becomes inf, the result inf or NaN, which the trainer's non-finite guard
+// reports. The scale stays in device memory (the workspace): no host sync,
+// so a training step with it can be captured in a CUDA graph.
 //
 // Copies: the weights of the forward are contiguous along K, so when K is a
 // multiple of 4 they arrive as 16-byte cp.async; every gathered element
 // (im2col windows, transposed weights, dy) is a 4-byte cp.async whose
 // source size is 0 where the window hangs over the padding, which writes
-// the zero. No per-element decomposition of k or of the output column
+// the zero (on sm_75, which has no cp.async, plain loads and stores: see
+// mma.cuh). No per-element decomposition of k or of the output column
 // (only backward_data's stride test divides, by FastDiv): each step's 16
 // values of k are decomposed once, by 16 threads, into a small table in
 // shared memory (double-buffered like the tiles and filled a step ahead);
@@ -35,15 +52,21 @@
 // backward_weight splits K into slices (grid.z) written to the workspace
 // and summed in slice order by conv2d.cu's reduction: deterministic.
 //
-// Run with: tests/gpu/emulation/run.sh fast "[conv2d_tf32]" (no GPU needed);
-// timed by build/bench/cuda/bench_cuda conv2d_fwd tf32 (and bwd_data, bwd_weight).
+// Run with: tests/gpu/emulation/run.sh fast "[conv2d_tf32]" (or
+// "[conv2d_fp16]"; no GPU needed); timed by build/bench/cuda/bench_cuda
+// conv2d_fwd tf32|fp16 (and bwd_data, bwd_weight). The FP16 path has been
+// checked only under the emulation: it has never run on a GPU.
+#include <cfloat>
+#include <type_traits>
+
 #include "kernels/conv2d.h"
 #include "kernels/cuda/conv2d_common.cuh"
+#include "kernels/cuda/cub_include.cuh"
 #include "kernels/cuda/mma.cuh"
 
-#if defined(__CUDA_ARCH__) && !ROTOR_TENSOR_CORES
-// nvcc's sm_75 pass compiles the kernels below to empty bodies (they are
-// never launched there), leaving their constants unused.
+#if defined(__CUDA_ARCH__) && !ROTOR_MMA_TF32
+// nvcc's sm_75 pass compiles the TF32 kernels to empty bodies (they are
+// never launched there), leaving Tf32Mma's functions unreferenced.
 #pragma nv_diag_suppress 177
 #endif
 
@@ -87,27 +110,76 @@ struct Stages {
 // 16x256 for backward_weight, takes 39 KB (ptxas: 39,936 bytes).
 constexpr size_t static_smem_limit = 48 * 1024;
 
-// acc += As * Bs for one step: each warp multiplies its WTM x WTN part.
-template <class T>
+// The operand formats. Each reads one k8 slice of a warp's A fragment
+// (As: its row 0 at the slice's first k, rows a_stride apart) and B
+// fragment (Bs: row k of the slice, column 0 of the mma tile, rows BS
+// apart) from the FP32 tiles, converting as it goes, and issues the mma.
+// `scale` multiplies an operand before conversion (a power of two: FP16's
+// dy scaling); TF32 has FP32's exponent range and takes no scale.
+struct Tf32Mma {
+  static constexpr bool available = ROTOR_MMA_TF32;  // sm_80+
+  static constexpr int a_regs = 4, b_regs = 2;
+  __device__ __forceinline__ static void load_a(const float* As, int lane, float /*scale*/, uint32_t (&a)[a_regs]) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) a[i] = tf32_round(As[frag_a_row(lane, i) * a_stride + frag_a_col(lane, i)]);
+  }
+  template <int BS>
+  __device__ __forceinline__ static void load_b(const float* Bs, int lane, float /*scale*/, uint32_t (&b)[b_regs]) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) b[i] = tf32_round(Bs[frag_b_row(lane, i) * BS + frag_b_col(lane, i)]);
+  }
+  __device__ __forceinline__ static void mma(float (&acc)[4], const uint32_t (&a)[a_regs],
+                                             const uint32_t (&b)[b_regs]) {
+    mma_m16n8k8_tf32(acc, a, b, acc);
+  }
+};
+
+struct F16Mma {
+  static constexpr bool available = ROTOR_MMA_F16;  // sm_75+
+  static constexpr int a_regs = 2, b_regs = 1;
+  __device__ __forceinline__ static void load_a(const float* As, int lane, float scale, uint32_t (&a)[a_regs]) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float* row = As + frag16_a_row(lane, i) * a_stride;
+      a[i] = pack_half2(row[frag16_a_col(lane, 0)] * scale, row[frag16_a_col(lane, 1)] * scale);
+    }
+  }
+  template <int BS>
+  __device__ __forceinline__ static void load_b(const float* Bs, int lane, float scale, uint32_t (&b)[b_regs]) {
+    const int col = frag16_b_col(lane);
+    b[0] = pack_half2(Bs[frag16_b_row(lane, 0) * BS + col] * scale, Bs[frag16_b_row(lane, 1) * BS + col] * scale);
+  }
+  __device__ __forceinline__ static void mma(float (&acc)[4], const uint32_t (&a)[a_regs],
+                                             const uint32_t (&b)[b_regs]) {
+    mma_m16n8k8_f16(acc, a, b, acc);
+  }
+};
+
+// What scales the dy operand: {2^e, 2^-e} in device memory, or none.
+struct DyScale {
+  const float* pair;  // nullptr: 1
+  __device__ __forceinline__ float up() const { return pair ? pair[0] : 1.0f; }
+  __device__ __forceinline__ float down() const { return pair ? pair[1] : 1.0f; }
+};
+
+// acc += (a_scale * As) * (b_scale * Bs) for one step: each warp
+// multiplies its WTM x WTN part.
+template <class Op, class T>
 __device__ __forceinline__ void tc_step(const float* __restrict__ As, const float* __restrict__ Bs,
-                                        float (&acc)[T::MI][T::NI][4], int wm0, int wn0, int lane) {
+                                        float (&acc)[T::MI][T::NI][4], int wm0, int wn0, int lane, float a_scale,
+                                        float b_scale) {
 #pragma unroll
   for (int ks = 0; ks < tc_bk; ks += 8) {
-    uint32_t a[T::MI][4], b[T::NI][2];
+    uint32_t a[T::MI][Op::a_regs], b[T::NI][Op::b_regs];
 #pragma unroll
-    for (int mi = 0; mi < T::MI; ++mi)
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-        a[mi][i] = tf32_round(As[(wm0 + mi * 16 + frag_a_row(lane, i)) * a_stride + ks + frag_a_col(lane, i)]);
+    for (int mi = 0; mi < T::MI; ++mi) Op::load_a(As + (wm0 + mi * 16) * a_stride + ks, lane, a_scale, a[mi]);
 #pragma unroll
     for (int ni = 0; ni < T::NI; ++ni)
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-        b[ni][i] = tf32_round(Bs[(ks + frag_b_row(lane, i)) * T::BS + wn0 + ni * 8 + frag_b_col(lane, i)]);
+      Op::template load_b<T::BS>(Bs + ks * T::BS + wn0 + ni * 8, lane, b_scale, b[ni]);
 #pragma unroll
     for (int mi = 0; mi < T::MI; ++mi)
 #pragma unroll
-      for (int ni = 0; ni < T::NI; ++ni) mma_m16n8k8_tf32(acc[mi][ni], a[mi], b[ni], acc[mi][ni]);
+      for (int ni = 0; ni < T::NI; ++ni) Op::mma(acc[mi][ni], a[mi], b[ni]);
   }
 }
 
@@ -117,9 +189,11 @@ __device__ __forceinline__ void tc_step(const float* __restrict__ As, const floa
 // Step s+1's table is filled during step s-1 (or before the loop), its
 // copies issued during step s; the one __syncthreads per step both makes
 // step s visible and ends every read of the buffers it is about to refill.
-template <class T, class L>
+// a_scale and b_scale as in tc_step.
+template <class Op, class T, class L>
 __device__ __forceinline__ void tc_mainloop(const L& ld, uint32_t k_begin, uint32_t k_end,
-                                            Stages<T, typename L::Row>& st, float (&acc)[T::MI][T::NI][4]) {
+                                            Stages<T, typename L::Row>& st, float (&acc)[T::MI][T::NI][4],
+                                            float a_scale = 1.0f, float b_scale = 1.0f) {
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int wm0 = (warp / T::WN) * T::WTM, wn0 = (warp % T::WN) * T::WTN;
   if (k_begin >= k_end) return;  // uniform over the block
@@ -138,7 +212,7 @@ __device__ __forceinline__ void tc_mainloop(const L& ld, uint32_t k_begin, uint3
       cp_async_commit();
     }
     if (s + 2 < steps && tid < tc_bk) ld.fill_row(k_begin + (s + 2) * tc_bk + tid, k_end, st.rows[cur][tid]);
-    tc_step<T>(st.a[cur], st.b[cur], acc, wm0, wn0, lane);
+    tc_step<Op, T>(st.a[cur], st.b[cur], acc, wm0, wn0, lane, a_scale, b_scale);
   }
 }
 
@@ -230,24 +304,26 @@ struct TcForwardLoader {
   }
 };
 
-template <class T>
+// Kernels of a format the target lacks compile to empty bodies (never
+// launched: the host checks the device).
+template <class Op, class T>
 __global__ void __launch_bounds__(block_threads)
-    conv_forward_tf32_kernel(const ConvGeom g, const float* __restrict__ x, const float* __restrict__ w,
-                             float* __restrict__ y) {
-#if ROTOR_TENSOR_CORES
-  using L = TcForwardLoader<T>;
-  __shared__ __align__(16) Stages<T, typename L::Row> st;
-  static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
-  const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-  float acc[T::MI][T::NI][4] = {};
-  const L ld(g, x, w, m0, n0);
-  tc_mainloop<T>(ld, 0, g.K, st, acc);
-  tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) {
-    uint32_t img, pix;
-    g.hwo.divmod(n, img, pix);
-    y[(img * g.c_out + co) * g.hwo.divisor + pix] = v;  // y (N, C_out, Ho*Wo)
-  });
-#endif
+    conv_forward_mma_kernel(const ConvGeom g, const float* __restrict__ x, const float* __restrict__ w,
+                            float* __restrict__ y) {
+  if constexpr (Op::available) {
+    using L = TcForwardLoader<T>;
+    __shared__ __align__(16) Stages<T, typename L::Row> st;
+    static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
+    const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    float acc[T::MI][T::NI][4] = {};
+    const L ld(g, x, w, m0, n0);
+    tc_mainloop<Op, T>(ld, 0, g.K, st, acc);
+    tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) {
+      uint32_t img, pix;
+      g.hwo.divmod(n, img, pix);
+      y[(img * g.c_out + co) * g.hwo.divisor + pix] = v;  // y (N, C_out, Ho*Wo)
+    });
+  }
 }
 
 // ---- backward_data: dx[n, ci, p] = sum_(co, kh, kw) w[co, ci, kh, kw] dy[n, co, q]
@@ -322,25 +398,26 @@ struct TcDataLoader {
   }
 };
 
-template <class T>
+template <class Op, class T>
 __global__ void __launch_bounds__(block_threads)
-    conv_backward_data_tf32_kernel(const ConvGeom g, const float* __restrict__ dy, const float* __restrict__ w,
-                                   float* __restrict__ dx, bool accumulate) {
-#if ROTOR_TENSOR_CORES
-  using L = TcDataLoader<T>;
-  __shared__ __align__(16) Stages<T, typename L::Row> st;
-  static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
-  const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-  float acc[T::MI][T::NI][4] = {};
-  const L ld(g, dy, w, m0, n0);
-  tc_mainloop<T>(ld, 0, g.K, st, acc);
-  tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t ci, uint32_t n, float v) {
-    uint32_t img, pix;
-    g.hwi.divmod(n, img, pix);
-    float* p = dx + (img * g.c_in + ci) * g.hwi.divisor + pix;  // dx (N, C_in, H*W)
-    *p = accumulate ? *p + v : v;
-  });
-#endif
+    conv_backward_data_mma_kernel(const ConvGeom g, const float* __restrict__ dy, const float* __restrict__ w,
+                                  DyScale scale, float* __restrict__ dx, bool accumulate) {
+  if constexpr (Op::available) {
+    using L = TcDataLoader<T>;
+    __shared__ __align__(16) Stages<T, typename L::Row> st;
+    static_assert(sizeof(st) <= static_smem_limit, "static shared memory over 48 KB");
+    const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    float acc[T::MI][T::NI][4] = {};
+    const L ld(g, dy, w, m0, n0);
+    tc_mainloop<Op, T>(ld, 0, g.K, st, acc, 1.0f, scale.up());  // B is dy
+    const float down = scale.down();
+    tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t ci, uint32_t n, float v) {
+      uint32_t img, pix;
+      g.hwi.divmod(n, img, pix);
+      float* p = dx + (img * g.c_in + ci) * g.hwi.divisor + pix;  // dx (N, C_in, H*W)
+      *p = accumulate ? *p + v * down : v * down;
+    });
+  }
 }
 
 // ---- backward_weight: dw[co, (ci, kh, kw)] += sum_(n, q) dy[n, co, q] * im2col(x)[(ci, kh, kw), (n, q)]
@@ -418,23 +495,65 @@ struct TcWeightLoader {
 };
 
 // Slice blockIdx.z of K -> partial[z] (C_out, C_in*KH*KW), every element written.
-template <class T>
+template <class Op, class T>
 __global__ void __launch_bounds__(block_threads)
-    conv_backward_weight_tf32_kernel(const ConvGeom g, const float* __restrict__ x, const float* __restrict__ dy,
-                                     uint32_t slice_k, float* __restrict__ partial) {
-#if ROTOR_TENSOR_CORES
-  using L = TcWeightLoader<T>;
-  __shared__ __align__(16) Stages<T, typename L::Row> st;
-  static_assert(sizeof(st) + sizeof(typename L::Col) * T::BN <= static_smem_limit, "static shared memory over 48 KB");
-  __shared__ typename L::Col cols[T::BN];
-  const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
-  const uint32_t k_begin = blockIdx.z * slice_k, k_end = min(g.K, k_begin + slice_k);
-  float acc[T::MI][T::NI][4] = {};
-  const L ld(g, x, dy, cols, m0, n0);
-  tc_mainloop<T>(ld, k_begin, k_end, st, acc);
-  float* out = partial + blockIdx.z * g.M * g.N;
-  tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) { out[co * g.N + n] = v; });
-#endif
+    conv_backward_weight_mma_kernel(const ConvGeom g, const float* __restrict__ x, const float* __restrict__ dy,
+                                    DyScale scale, uint32_t slice_k, float* __restrict__ partial) {
+  if constexpr (Op::available) {
+    using L = TcWeightLoader<T>;
+    __shared__ __align__(16) Stages<T, typename L::Row> st;
+    static_assert(sizeof(st) + sizeof(typename L::Col) * T::BN <= static_smem_limit, "static shared memory over 48 KB");
+    __shared__ typename L::Col cols[T::BN];
+    const uint32_t m0 = blockIdx.y * T::BM, n0 = blockIdx.x * T::BN;
+    const uint32_t k_begin = blockIdx.z * slice_k, k_end = min(g.K, k_begin + slice_k);
+    float acc[T::MI][T::NI][4] = {};
+    const L ld(g, x, dy, cols, m0, n0);
+    tc_mainloop<Op, T>(ld, k_begin, k_end, st, acc, scale.up(), 1.0f);  // A is dy
+    float* out = partial + blockIdx.z * g.M * g.N;
+    const float down = scale.down();
+    tc_epilogue<T>(g, m0, n0, acc, [&](uint32_t co, uint32_t n, float v) { out[co * g.N + n] = v * down; });
+  }
+}
+
+// ---- FP16's dy scale -------------------------------------------------------
+
+// partial[blockIdx.x] = max |x[i]| over the block's grid-stride share (NaN
+// is dropped by fmaxf: a NaN in dy makes the results NaN whatever the scale).
+__global__ void __launch_bounds__(block_threads)
+    absmax_partial_kernel(const float* __restrict__ x, uint32_t n, float* __restrict__ partial) {
+  using BlockMax = cub::BlockReduce<float, block_threads>;
+  __shared__ typename BlockMax::TempStorage temp;
+  float m = 0.0f;
+  for (uint32_t i = blockIdx.x * block_threads + threadIdx.x; i < n; i += gridDim.x * block_threads)
+    m = fmaxf(m, fabsf(x[i]));
+  const float r = BlockMax(temp).Reduce(m, [](float a, float b) { return fmaxf(a, b); });  // thread 0's
+  if (threadIdx.x == 0) partial[blockIdx.x] = r;
+}
+
+// The largest power of two 2^e that keeps max * 2^e below 2^15 (so max lands
+// in [2^14, 2^15): FP16's whole normal range, 29 binades, lies below it,
+// and nothing rounds up past 65504), e clamped to [-100, 100] so that 2^e
+// and 2^-e are normal floats; 1 for a max of 0, inf or NaN.
+__device__ __forceinline__ int fp16_scale_exponent(float max_abs) {
+  if (!(max_abs > 0.0f && max_abs <= FLT_MAX)) return 0;
+  int e;
+  frexpf(max_abs, &e);  // max_abs = f * 2^e, f in [0.5, 1)
+  return max(-100, min(100, 15 - e));
+}
+
+// One block: scale = {2^e, 2^-e} from the `blocks` partial maxima (at most
+// block_threads of them).
+__global__ void __launch_bounds__(block_threads)
+    fp16_scale_kernel(const float* __restrict__ partial, uint32_t blocks, float* __restrict__ scale) {
+  using BlockMax = cub::BlockReduce<float, block_threads>;
+  __shared__ typename BlockMax::TempStorage temp;
+  const float m = threadIdx.x < blocks ? partial[threadIdx.x] : 0.0f;
+  const float r = BlockMax(temp).Reduce(m, [](float a, float b) { return fmaxf(a, b); });
+  if (threadIdx.x == 0) {
+    const int e = fp16_scale_exponent(r);
+    scale[0] = ldexpf(1.0f, e);
+    scale[1] = ldexpf(1.0f, -e);
+  }
 }
 
 // ---- host side -----------------------------------------------------------
@@ -453,39 +572,85 @@ dim3 tc_grid(const ConvGeom& g, uint32_t slices = 1) {
   return dim3((g.N + T::BN - 1) / T::BN, (g.M + T::BM - 1) / T::BM, slices);
 }
 
+// Words of the workspace before backward_weight's slices: the scale pair
+// (padded to 64) and the partial maxima of absmax_partial_kernel (at most
+// block_threads); a multiple of 64 floats keeps what follows 256-byte aligned.
+constexpr size_t scale_words = 64 + block_threads;
+
+// {2^e, 2^-e} for dy (n values) in scale_area[0..1] (the workspace's first
+// scale_words floats), computed on the device: two launches, no sync.
+DyScale fp16_dy_scale(Context& ctx, const float* dy, uint32_t n, float* scale_area) {
+  const unsigned blocks = std::min<unsigned>(grid_for(ctx, n), block_threads);
+  float* partial = scale_area + 64;
+  absmax_partial_kernel<<<blocks, block_threads, 0, stream_of(ctx)>>>(dy, n, partial);
+  ROTOR_CUDA_CHECK_LAUNCH();
+  fp16_scale_kernel<<<1, block_threads, 0, stream_of(ctx)>>>(partial, blocks, scale_area);
+  ROTOR_CUDA_CHECK_LAUNCH();
+  return {scale_area};
+}
+
+uint32_t dy_numel(const ConvGeom& g) { return g.n * g.c_out * g.hwo.divisor; }  // < 2^31: conv_geom checked
+
+template <class F>
+void with_format(Context& ctx, const F& f) {
+  switch (mma_kind(ctx)) {
+    case MmaKind::tf32: f(Tf32Mma{}); break;
+    case MmaKind::f16: f(F16Mma{}); break;
+    case MmaKind::none: ROTOR_CUDA_REQUIRE(false, "conv2d", "no tensor-core format for this context and device");
+  }
+}
+
 }  // namespace
 
-void conv2d_forward_tf32(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y) {
-  with_tc_tile(pick_tile(g.M, g.N), [&](auto tile) {
-    using T = decltype(tile);
-    conv_forward_tf32_kernel<T><<<tc_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(g, x, w, y);
-    ROTOR_CUDA_CHECK_LAUNCH();
+void conv2d_forward_mma(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y) {
+  with_format(ctx, [&](auto format) {
+    using Op = decltype(format);
+    with_tc_tile(pick_tile(g.M, g.N), [&](auto tile) {
+      using T = decltype(tile);
+      conv_forward_mma_kernel<Op, T><<<tc_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(g, x, w, y);
+      ROTOR_CUDA_CHECK_LAUNCH();
+    });
   });
 }
 
-void conv2d_backward_data_tf32(Context& ctx, const ConvGeom& g, const float* dy, const float* w, float* dx,
-                               bool accumulate) {
-  with_tc_tile(pick_tile(g.M, g.N), [&](auto tile) {
-    using T = decltype(tile);
-    conv_backward_data_tf32_kernel<T><<<tc_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(g, dy, w, dx,
-                                                                                            accumulate);
-    ROTOR_CUDA_CHECK_LAUNCH();
+void conv2d_backward_data_mma(Context& ctx, const ConvGeom& g, const float* dy, const float* w, float* dx,
+                              bool accumulate) {
+  with_format(ctx, [&](auto format) {
+    using Op = decltype(format);
+    DyScale scale{nullptr};
+    if constexpr (std::is_same_v<Op, F16Mma>)
+      scale = fp16_dy_scale(ctx, dy, dy_numel(g), workspace_as<float>(ctx, scale_words));
+    with_tc_tile(pick_tile(g.M, g.N), [&](auto tile) {
+      using T = decltype(tile);
+      conv_backward_data_mma_kernel<Op, T><<<tc_grid<T>(g), block_threads, 0, stream_of(ctx)>>>(g, dy, w, scale, dx,
+                                                                                                 accumulate);
+      ROTOR_CUDA_CHECK_LAUNCH();
+    });
   });
 }
 
-void conv2d_backward_weight_tf32(Context& ctx, const ConvGeom& g, const float* x, const float* dy, float* dw) {
-  with_tc_tile(pick_tile(g.M, g.N), [&](auto tile) {
-    using T = decltype(tile);
-    const int64_t tiles = int64_t((g.M + T::BM - 1) / T::BM) * ((g.N + T::BN - 1) / T::BN);
-    const SplitK split = split_k(ctx, tiles, g.K, tc_bk);
-    const size_t size = size_t(g.M) * g.N;
-    ROTOR_CUDA_REQUIRE(size * split.slices <= size_t(max_index), "conv2d_backward_weight",
-                       "split-K workspace too large");
-    float* partial = workspace_as<float>(ctx, size * split.slices);  // (slices, C_out, C_in*KH*KW)
-    conv_backward_weight_tf32_kernel<T><<<tc_grid<T>(g, split.slices), block_threads, 0, stream_of(ctx)>>>(
-        g, x, dy, split.slice_k, partial);
-    ROTOR_CUDA_CHECK_LAUNCH();
-    reduce_weight_slices(ctx, partial, split.slices, static_cast<uint32_t>(size), dw);
+void conv2d_backward_weight_mma(Context& ctx, const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  with_format(ctx, [&](auto format) {
+    using Op = decltype(format);
+    constexpr bool scaled = std::is_same_v<Op, F16Mma>;
+    with_tc_tile(pick_tile(g.M, g.N), [&](auto tile) {
+      using T = decltype(tile);
+      const int64_t tiles = int64_t((g.M + T::BM - 1) / T::BM) * ((g.N + T::BN - 1) / T::BN);
+      const SplitK split = split_k(ctx, tiles, g.K, tc_bk);
+      const size_t size = size_t(g.M) * g.N;
+      ROTOR_CUDA_REQUIRE(size * split.slices <= size_t(max_index), "conv2d_backward_weight",
+                         "split-K workspace too large");
+      // One request (growing the workspace frees the old buffer): FP16's
+      // scale area, then the slices (slices, C_out, C_in*KH*KW).
+      const size_t head = scaled ? scale_words : 0;
+      float* ws = workspace_as<float>(ctx, head + size * split.slices);
+      const DyScale scale = scaled ? fp16_dy_scale(ctx, dy, dy_numel(g), ws) : DyScale{nullptr};
+      float* partial = ws + head;
+      conv_backward_weight_mma_kernel<Op, T><<<tc_grid<T>(g, split.slices), block_threads, 0, stream_of(ctx)>>>(
+          g, x, dy, scale, split.slice_k, partial);
+      ROTOR_CUDA_CHECK_LAUNCH();
+      reduce_weight_slices(ctx, partial, split.slices, static_cast<uint32_t>(size), dw);
+    });
   });
 }
 
