@@ -1,5 +1,5 @@
 // Warp-level tensor-core and asynchronous-copy wrappers (used by the
-// tensor-core convolutions of kernels/cuda/conv2d_tf32.cu): TF32 rounding
+// tensor-core convolutions of kernels/cuda/conv2d_mma.cu): TF32 rounding
 // and one mma.sync m16n8k8 TF32 multiply (sm_80+), FP16 packing and one
 // mma.sync m16n8k8 FP16 multiply (sm_75+), both with FP32 accumulation, and
 // cp.async global -> shared copies.
