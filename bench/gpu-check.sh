@@ -26,6 +26,7 @@
 #   pruned_forward  a pruned ResNet-56's forward time against the original
 #   sanitizer_*     memcheck, racecheck, initcheck, synccheck on [sanitize]
 #   ncu             Nsight Compute on a few bench_cuda kernels
+#   train_step_resnet20_fp16  the ResNet-20 step with --precision fp16
 # Steps whose binary, subcommand or script this build lacks say "not
 # available in this build". No GPU step runs on the CPU.
 #
@@ -87,6 +88,28 @@ isolate_cases() {
   [ ${#bad[@]} -gt 0 ] && ISOLATED="$ISOLATED: $(printf '%s; ' "${bad[@]}")"
 }
 
+# One bench_cuda train_step run (model, precision): a summary line with
+# both modes (eager, graph); its JSON joins $OUT_DIR/train-step.json.
+STEP_JSONS=()
+train_step() {
+  local m=$1 p=$2 name=train_step_$1 T J rc line
+  [ "$p" = tf32 ] || name=${name}_$p
+  T=$TMPD/$name.txt
+  J=$TMPD/$name.json
+  run_to "$T" "$name" 60 "$BIN_BENCH_CUDA" train_step --model "$m" --batch 128 --precision "$p" --json "$J"
+  rc=$?
+  if [ $rc -eq 2 ] && grep -qE "^usage: bench_cuda|unknown flag --(model|batch|precision)" "$T"; then
+    record "$name" "not available in this build (bench_cuda train_step takes no --model/--batch/--precision)"
+    return
+  fi
+  if [ -s "$J" ]; then
+    STEP_JSONS+=("\"${name#train_step_}\": $(cat "$J")")
+    (IFS=,; echo "{${STEP_JSONS[*]}}") > "$OUT_DIR/train-step.json"
+  fi
+  line=$(grep -E "^train_step impl=" "$T" | sed -E 's/\(min +[0-9.]+\)//; s/  +/  /g' | paste -sd ';' -)
+  record "$name" "${line:-no train_step line: $(grep -v '^$' "$T" | tail -1 | cut -c1-120)} ($(describe_rc $rc))"
+}
+
 log "gpu-check: $(date -u +%Y-%m-%dT%H:%M:%SZ), output in $OUT_DIR, budget $HARD_S s"
 device_report
 setup_binaries
@@ -145,24 +168,8 @@ if [ "$BUILD_OK" = 1 ]; then
   record bench "$msg$(grep -q "VALIDATION FAILED" "$BENCH_OUT" && echo "; VALIDATION FAILED (see below)")"
 
   # ---- the training step of ResNet-20 and ResNet-56 at batch 128 ------------------------
-  jsons=()
-  for m in resnet20 resnet56; do
-    T=$TMPD/train-step-$m.txt
-    J=$TMPD/train-step-$m.json
-    run_to "$T" "train_step_$m" 60 "$BIN_BENCH_CUDA" train_step --model "$m" --batch 128 --json "$J"
-    rc=$?
-    if [ $rc -eq 2 ] && grep -q "^usage: bench_cuda" "$T"; then
-      record "train_step_$m" "not available in this build (bench_cuda train_step takes no --model/--batch)"
-      continue
-    fi
-    [ -s "$J" ] && jsons+=("\"$m\": $(cat "$J")")
-    # Both modes (eager, then graph: the CUDA graph step), one summary line.
-    line=$(grep -E "^train_step impl=" "$T" | sed -E 's/\(min +[0-9.]+\)//; s/  +/  /g' | paste -sd ';' -)
-    record "train_step_$m" "${line:-no train_step line: $(grep -v '^$' "$T" | tail -1 | cut -c1-120)} ($(describe_rc $rc))"
-  done
-  if [ ${#jsons[@]} -gt 0 ]; then
-    (IFS=,; echo "{${jsons[*]}}") > "$OUT_DIR/train-step.json"
-  fi
+  # rotor's default precision (tf32); ResNet-20 in fp16 comes last (train_step_fp16 below).
+  for m in resnet20 resnet56; do train_step "$m" tf32; done
 
   # ---- peak GPU memory of a WRN-40-4 training step at batch 128 (target: <= 11 GB) ----
   T=$TMPD/memory.txt
@@ -288,6 +295,9 @@ if [ "$BUILD_OK" = 1 ]; then
     fi
   fi
 fi
+
+# ---- ResNet-20's step in fp16 (the sm_75 path; the H200 runs it too) -------------------
+[ "$BUILD_OK" = 1 ] && train_step resnet20 fp16
 
 check_out_dir
 write_summary

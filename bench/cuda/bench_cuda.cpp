@@ -4,7 +4,8 @@
 //   bench_cuda <kernel> [variant] [--json FILE] [--repeats N]
 //                   (variant: its number, or the name some have: conv2d_fwd tf32, conv2d_fwd fp16)
 //   bench_cuda train_step [variant] [--model resnet20|resnet56] [--batch 128] [--act relu|rrelu]
-//   bench_cuda memory [--model wrn-40-4] [--batch 128]   (peak GPU memory of a step)
+//                   [--precision fp32|tf32|fp16]   (the convolutions' precision, as rotor train's)
+//   bench_cuda memory [--model wrn-40-4] [--batch 128] [--precision ...]   (peak GPU memory of a step)
 //   bench_cuda all --json results.json      (every variant of every kernel)
 //   bench_cuda --list                       (the table of kernels and variants)
 //
@@ -696,11 +697,16 @@ void run_softmax_ce(Bench& b) {
 
 // ---- a whole training step ----------------------------------------------------------
 
-// The network and batch of train_step (flags --model, --act, --batch).
+// The network, batch and precision of train_step (flags --model, --act,
+// --batch, --precision).
 struct StepOptions {
   std::string model = "resnet20";
   Activation act = Activation::rrelu;
   int64_t batch = 128;
+  // The GPU engine's convolutions, as `rotor train --precision` sets them
+  // (tf32 is rotor's default; on sm_75 it runs FP32 SIMT). The CPU twin
+  // that validates the losses is always FP32.
+  Precision precision = Precision::tf32;
 };
 
 // One engine on `device` training a CIFAR-shaped network (3x32x32, 10
@@ -718,6 +724,7 @@ struct TrainRun {
     ContextOptions co;
     co.device = device;
     co.seed = 3;
+    co.precision = o.precision;
     ctx = std::make_unique<Context>(co);
     ModelSpec spec;
     spec.arch = o.model;
@@ -747,7 +754,7 @@ struct TrainRun {
 
 // The line scripts parse (bench/pytorch_step.py prints the same):
 //   train_step impl=rotor mode=eager model=resnet20 act=rrelu batch=128 ms=1.234 min_ms=1.200 img_s=103728 steps=30
-//   device=NVIDIA_H200 data=random
+//   device=NVIDIA_H200 data=random precision=tf32
 // (one line; ms is the median per step, min_ms the fastest step).
 void print_step_line(const char* mode, const StepOptions& o, const std::vector<double>& us, const std::string& device) {
   std::string dev = device;
@@ -755,9 +762,9 @@ void print_step_line(const char* mode, const StepOptions& o, const std::vector<d
   const double med = us[us.size() / 2];
   std::printf(
       "train_step impl=rotor mode=%s model=%s act=%s batch=%lld ms=%.4f min_ms=%.4f img_s=%.0f steps=%zu "
-      "device=%s data=random\n",
+      "device=%s data=random precision=%s\n",
       mode, o.model.c_str(), activation_name(o.act), static_cast<long long>(o.batch), med * 1e-3, us.front() * 1e-3,
-      o.batch / (med * 1e-6), us.size(), dev.c_str());
+      o.batch / (med * 1e-6), us.size(), dev.c_str(), precision_name(o.precision));
   std::fflush(stdout);
 }
 
@@ -799,7 +806,8 @@ void run_train_step(Bench& b, int variant, const StepOptions& o) {
     }
   }
   require_valid("train_step losses", err, 1e-3);
-  const std::string label = fmt::format("{} {}, batch {}, SGD", o.model, activation_name(o.act), o.batch);
+  const std::string label =
+      fmt::format("{} {}, batch {}, SGD, {}", o.model, activation_name(o.act), o.batch, precision_name(o.precision));
   Result r = make_result("train_step", variant, label);
   // Forward + two backward products per conv, as counted in DESIGN.md.
   double flops = 0;
@@ -874,6 +882,7 @@ void run_train_step(Bench& b, int variant, const StepOptions& o) {
 // process on the card). One line, for scripts:
 //   memory model=wrn-40-4 act=rrelu batch=128 tensors_held_mib=... in_use_mib=... workspace_mib=...
 //   cublas_workspace_mib=... total_mib=... grew_mib=0.0 device_used_mib=... device_total_mib=... device=...
+//   precision=tf32
 void run_memory(Bench& b, const StepOptions& step) {
   size_t free_before = 0, device_total = 0;
   ROTOR_CUDA_CHECK(cudaMemGetInfo(&free_before, &device_total));
@@ -892,11 +901,11 @@ void run_memory(Bench& b, const StepOptions& step) {
   std::printf(
       "memory model=%s act=%s batch=%lld tensors_held_mib=%.1f in_use_mib=%.1f workspace_mib=%.1f "
       "cublas_workspace_mib=%.1f total_mib=%.1f grew_mib=%.1f device_used_mib=%.1f device_total_mib=%.1f "
-      "device=%s\n",
+      "device=%s precision=%s\n",
       step.model.c_str(), activation_name(step.act), static_cast<long long>(step.batch), mib(f.tensors_held),
       mib(f.tensors_in_use), mib(f.workspace), mib(f.cublas_workspace), mib(f.total()),
       mib(f.total() > first.total() ? f.total() - first.total() : 0), mib(device_total - free_after),
-      mib(device_total), dev.c_str());
+      mib(device_total), dev.c_str(), precision_name(step.precision));
   std::fflush(stdout);
 }
 
@@ -910,7 +919,7 @@ struct Options {
   std::string json_path;
   int repeats = 30;
   StepOptions step;
-  bool step_flags = false;  // --model, --act or --batch given
+  bool step_flags = false;  // --model, --act, --batch or --precision given
   bool model_given = false;  // --model given (memory's default is wrn-40-4)
 };
 
@@ -1011,7 +1020,8 @@ void print_table() {
 constexpr const char* usage_text =
     "usage: bench_cuda <kernel> [variant: a number, or tf32/fp16 for conv2d_* tensor cores] [--json FILE] [--repeats N]\n"
     "       bench_cuda train_step [variant] [--model resnet20|resnet56|resnet<6n+2>] [--batch N] [--act relu|rrelu]\n"
-    "       bench_cuda memory [--model wrn-40-4|resnet20|...] [--batch N] [--act relu|rrelu]\n"
+    "                  [--precision fp32|tf32|fp16]  (the convolutions' precision; default tf32, as rotor train)\n"
+    "       bench_cuda memory [--model wrn-40-4|resnet20|...] [--batch N] [--act relu|rrelu] [--precision ...]\n"
     "       bench_cuda all [--json FILE]     (every variant of every kernel)\n"
     "       bench_cuda --list                (the kernels and their variants)\n";
 
@@ -1070,6 +1080,14 @@ Options parse_options(int argc, char** argv) {
       if (n < 2 || n > 65536)
         throw UsageError(fmt::format("--batch {}: expected 2 to 65536 images (batch norm needs 2)", n));
       o.step.batch = n;
+    } else if (a == "--precision") {
+      const std::string v = value();
+      o.step_flags = true;
+      try {
+        o.step.precision = parse_precision(v);
+      } catch (const std::exception& e) {
+        throw UsageError(fmt::format("--precision: {}", e.what()));
+      }
     } else if (a.size() > 1 && a[0] == '-') {
       throw UsageError(fmt::format("unknown flag {}", a));
     } else if (o.kernel.empty()) {
@@ -1107,7 +1125,8 @@ Options parse_options(int argc, char** argv) {
     throw UsageError(fmt::format("{} has no variant {}; its variants are:{}", k->name, o.variant, variant_list(*k)));
   if (o.step_flags && o.kernel != "train_step" && o.kernel != "memory")
     throw UsageError(
-        fmt::format("--model, --act and --batch apply to train_step and memory (and all), not to {}", o.kernel));
+        fmt::format("--model, --act, --batch and --precision apply to train_step and memory (and all), not to {}",
+                    o.kernel));
   return o;
 }
 
