@@ -44,7 +44,7 @@ write_summary() {
   {
     echo "================ $SUMMARY_TITLE ($(elapsed) s of $HARD_S, ${GPU_NAME:-unknown GPU}) ================"
     local k
-    for k in "${ORDER[@]}"; do printf "%-20s %s\n" "$k" "${STATUS[$k]}"; done
+    for k in "${ORDER[@]}"; do printf "%-24s %s\n" "$k" "${STATUS[$k]}"; done
     [ -n "$RUNNING" ] && echo "running now: $RUNNING (if this line is in the returned summary, the call was cut off in this step)"
     declare -F summary_extra > /dev/null && summary_extra
   } > "$OUT_DIR/summary.txt.tmp" 2>&1
