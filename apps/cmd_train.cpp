@@ -281,12 +281,11 @@ void announce(const TrainOptions& o, const DataSplit& data, Device device, const
   std::fflush(stdout);
 }
 
-void announce_cuda_graph(const TrainOptions& o, const std::string& note) {
-  if (o.settings.cuda_graph)
+void announce_cuda_graph(const TrainOptions& o) {
+  if (o.settings.cuda_graph) {
     fmt::print("full-batch steps replay as one CUDA graph after a warm-up step (--cuda-graph off: eager)\n");
-  else if (!note.empty())
-    fmt::print("{}\n", note);
-  std::fflush(stdout);
+    std::fflush(stdout);
+  }
 }
 
 int64_t stop_epoch(const CommandLine& cl, const TrainOptions& o) {
@@ -330,8 +329,7 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
   ROTOR_CHECK(!cl.has("dropout") || arch_has_dropout(o.spec.arch),
               "--dropout applies to wide ResNets (wrn-*) only; {} (from --init) has no dropout", o.spec.arch);
 
-  std::string graph_note;
-  o.settings.cuda_graph = use_cuda_graph(o.cuda_graph, device, o.spec, &graph_note);
+  o.settings.cuda_graph = use_cuda_graph(o.cuda_graph, device);
 
   Context ctx = make_context(device, o);
   std::unique_ptr<Model> model = build_model(ctx, o.spec);
@@ -353,7 +351,7 @@ int new_run(const CommandLine& cl, const StopSignals& signals) {
   write_json_file(o.out + "/run.json", o.to_json());
   save_model_file(ctx, o.out + "/initial.rotor", *model);  // the starting point, for rotor report
   announce(o, data, device, "training");
-  announce_cuda_graph(o, graph_note);
+  announce_cuda_graph(o);
   if (!o.recipe.empty()) fmt::print("recipe {} (rotor train --recipe list shows its flags)\n", o.recipe);
   if (const std::string note = slope_decay_note(o); !note.empty()) fmt::print("{}\n", note);
   return run_epochs(ctx, o, *model, trainer, stop, signals, 0);
@@ -389,8 +387,7 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
               "checkpoint); start it again with --force",
               dir, checkpoint);
   const Device device = resolve_device(o.device);
-  std::string graph_note;
-  o.settings.cuda_graph = use_cuda_graph(o.cuda_graph, device, o.spec, &graph_note);
+  o.settings.cuda_graph = use_cuda_graph(o.cuda_graph, device);
   const DataSplit data = limited(without_validation(load_data(o.data, o.threads), o.val), o);
   check_data_matches(o.spec, data, run_json);
 
@@ -420,7 +417,7 @@ int resume_run(const CommandLine& cl, const StopSignals& signals) {
       state.partial ? fmt::format("resuming epoch {} at step {}:", state.epochs_done + 1, state.partial->step + 1)
                     : fmt::format("resuming at epoch {}:", state.epochs_done + 1);
   announce(o, data, device, at.c_str());
-  announce_cuda_graph(o, graph_note);
+  announce_cuda_graph(o);
   return run_epochs(ctx, o, *model, trainer, stop, signals, state.epochs_done);
 }
 

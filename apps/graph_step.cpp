@@ -18,10 +18,6 @@ GraphStep::GraphStep(Context& ctx, Model& model, Optimizer& optimizer, const Pro
       proximal_on_(proximal_on),
       graph_(ctx) {
   const ModelSpec& spec = model.spec();
-  ROTOR_CHECK(spec.dropout == 0,
-              "--cuda-graph on: {} has dropout {}, whose mask seed changes every step as a kernel argument, which a "
-              "CUDA graph cannot replay; train it with --cuda-graph off",
-              spec.arch, spec.dropout);
   x_ = Tensor::empty(ctx, {batch, spec.in_channels, spec.height, spec.width});
   labels_ = Tensor::empty(ctx, {batch}, DType::i32);
   scalars_dev_ = Tensor::empty(ctx, {8});
@@ -37,9 +33,10 @@ void GraphStep::eager(double lr, uint64_t graph_seed, Tensor& loss_sum, Tensor& 
 void GraphStep::capture(uint64_t graph_seed, Tensor& loss_sum, Tensor& correct) {
   const auto* update = reinterpret_cast<const UpdateScalars*>(scalars_dev_.f32());
   const float* thresholds = scalars_dev_.f32() + 4;
+  const auto* step_seed = reinterpret_cast<const uint64_t*>(scalars_dev_.f32() + 6);
   static_assert(sizeof(UpdateScalars) == 4 * sizeof(float), "scalars_dev_ holds UpdateScalars in its first 4 floats");
   graph_.capture([&] {
-    const StepOutput out = forward_backward(ctx_, model_, x_, labels_, graph_seed);
+    const StepOutput out = forward_backward(ctx_, model_, x_, labels_, graph_seed, {}, step_seed);
     optimizer_.step_reading(update);
     if (proximal_on_) proximal_.apply_reading(ctx_, thresholds);
     tally_step(ctx_, out, labels_, loss_sum, correct);
@@ -73,6 +70,7 @@ void GraphStep::run(double lr, uint64_t graph_seed, Tensor& loss_sum, Tensor& co
   const std::array<float, 2> thresholds = proximal_.thresholds(lr);
   host[4] = thresholds[0];
   host[5] = thresholds[1];
+  std::memcpy(host + 6, &graph_seed, sizeof graph_seed);
   copy_to_device_async(ctx_, scalars_dev_.raw(), host, sizeof host);
   graph_.replay();
   optimizer_.count_step();

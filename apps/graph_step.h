@@ -6,9 +6,10 @@
 // What makes the step replayable: the batch is assembled into fixed
 // buffers (x(), labels()) before each run, outside the graph (the gather
 // reads the epoch's shuffled indices); the rate, the optimizer's step
-// count (Adam's bias corrections, SGD's first step) and the L1 thresholds
-// are read by the kernels from a small device buffer that the host
-// rewrites with one copy before each replay; every tensor the step
+// count (Adam's bias corrections, SGD's first step), the L1 thresholds and
+// the step's seed (dropout's masks, engine/autograd.h) are read by the
+// kernels from a small device buffer that the host rewrites with one copy
+// before each replay; every tensor the step
 // allocates comes from the allocator's private pool of the graph, at the
 // same address every replay; the sums are the trainer's, at fixed
 // addresses. The first run is an eager warm-up that leaves every block
@@ -16,9 +17,8 @@
 // (which runs nothing) and then replays, later runs replay. A replay gives
 // the same bits as the eager step (tests/gpu/test_gpu_graph_step.cpp).
 //
-// Not replayable, hence refused here and run eagerly by the trainer: a
-// short last batch (another shape), dropout (its mask seed changes every
-// step and is a kernel argument). A capture that fails (e.g. a block size
+// Not replayable, hence run eagerly by the trainer: a short last batch
+// (another shape). A capture that fails (e.g. a block size
 // the warm-up did not leave) runs nothing: the step then runs eagerly, and
 // every later one too, with fallback_reason() saying why.
 #pragma once
@@ -36,8 +36,7 @@ namespace rotor {
 
 class GraphStep {
  public:
-  // Throws unless ctx runs on CUDA and the model has no dropout. The
-  // proximal step runs after the update when sparsity.any().
+  // The proximal step runs after the update when sparsity.any().
   GraphStep(Context& ctx, Model& model, Optimizer& optimizer, const ProximalL1& proximal, bool proximal_on,
             int64_t batch);
 
@@ -46,7 +45,7 @@ class GraphStep {
   Tensor& labels() { return labels_; }
 
   // One step on x() and labels() at rate lr (graph_seed: the eager step's
-  // Graph seed; nothing random is captured), adding batch * loss to
+  // Graph seed, which a replay's dropout reads from the device), adding batch * loss to
   // loss_sum (1) f32 and the correct count to correct (1) i64. A change of
   // loss_sum or correct (their storage) captures again.
   void run(double lr, uint64_t graph_seed, Tensor& loss_sum, Tensor& correct);
@@ -66,8 +65,9 @@ class GraphStep {
   const ProximalL1& proximal_;
   bool proximal_on_;
   Tensor x_, labels_;
-  // (8) f32 on the device: UpdateScalars (4 floats), then the slope and the
-  // batch-norm L1 thresholds.
+  // (8) f32 on the device: UpdateScalars (4 floats), the slope and the
+  // batch-norm L1 thresholds, then the step's seed (a uint64 in floats 6-7,
+  // 8-byte aligned as every allocation is).
   Tensor scalars_dev_;
   CudaGraph graph_;
   bool warmed_up_ = false;

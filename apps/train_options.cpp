@@ -109,23 +109,15 @@ static void check_cuda_graph_mode(const std::string& mode, const char* where) {
 // auto is on for CUDA: a replayed step gives the eager step's bits (the
 // emulation's tests) for one launch of host time instead of hundreds, and a
 // user who trains on a GPU wants the faster of two identical runs. The CPU
-// has no graphs; dropout's mask seed changes every step as a kernel
-// argument, which a graph would replay unchanged.
-bool use_cuda_graph(const std::string& mode, Device device, const ModelSpec& spec, std::string* note) {
+// has no graphs. Dropout replays too: its kernels read the step's seed from
+// device memory (apps/graph_step.h).
+bool use_cuda_graph(const std::string& mode, Device device) {
   check_cuda_graph_mode(mode, "--cuda-graph");
   if (mode == "off") return false;
   const bool on = mode == "on";
   ROTOR_USAGE_CHECK(!on || device == Device::cuda, "--cuda-graph on needs --device cuda (this run trains on {})",
                     device_name(device));
-  if (device != Device::cuda) return false;
-  if (spec.dropout > 0) {
-    ROTOR_USAGE_CHECK(!on, "--cuda-graph on: {} has dropout {}, whose mask changes every step in a way a CUDA graph "
-                      "cannot replay; use --cuda-graph off",
-                      spec.arch, spec.dropout);
-    if (note) *note = "note: no CUDA graph for this run: dropout draws a new mask every step (--cuda-graph off)";
-    return false;
-  }
-  return true;
+  return device == Device::cuda;
 }
 
 // A flag that cannot change this run is a usage error, not silently ignored:

@@ -64,9 +64,8 @@ constexpr int64_t short_run_epochs = 200;
 // 1200 epochs (docs/method.md).
 std::string slope_decay_note(const TrainOptions& o);
 // Whether this run replays its steps as a CUDA graph. auto (the default)
-// is on for CUDA and off on the CPU, and off, with `note` saying why, for a
-// model with dropout; on with a CPU device or with dropout is a usage error.
-bool use_cuda_graph(const std::string& mode, Device device, const ModelSpec& spec, std::string* note);
+// is on for CUDA and off on the CPU; on with a CPU device is a usage error.
+bool use_cuda_graph(const std::string& mode, Device device);
 // Whether the architecture has dropout (wide ResNets).
 bool arch_has_dropout(const std::string& arch);
 

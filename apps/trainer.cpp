@@ -117,8 +117,8 @@ EvalResult evaluate(Context& ctx, Model& model, const DeviceDataset& data, int64
 }
 
 StepOutput forward_backward(Context& ctx, Model& model, const Tensor& x, const Tensor& labels, uint64_t graph_seed,
-                            const std::function<void(const Tensor& loss)>& check_loss) {
-  Graph g(ctx, true, graph_seed);
+                            const std::function<void(const Tensor& loss)>& check_loss, const uint64_t* step_seed_dev) {
+  Graph g(ctx, true, graph_seed, step_seed_dev);
   Var logits = model.forward(g, make_var(x));
   Var loss = softmax_cross_entropy(g, logits, labels);
   if (check_loss) check_loss(loss->value);

@@ -99,9 +99,11 @@ struct StepOutput {
 StepOutput train_step(Context& ctx, Model& model, Optimizer& optimizer, const Tensor& x, const Tensor& labels,
                       double lr, uint64_t graph_seed, const std::function<void(const Tensor& loss)>& check_loss = {});
 // train_step without the update: the gradients are left accumulated in the
-// parameters' (a captured step adds its own update, apps/graph_step.h).
+// parameters' (a captured step adds its own update, apps/graph_step.h,
+// and passes step_seed_dev: where its replays' seeds will be, see Graph).
 StepOutput forward_backward(Context& ctx, Model& model, const Tensor& x, const Tensor& labels, uint64_t graph_seed,
-                            const std::function<void(const Tensor& loss)>& check_loss = {});
+                            const std::function<void(const Tensor& loss)>& check_loss = {},
+                            const uint64_t* step_seed_dev = nullptr);
 // Adds a step's batch * loss to loss_sum (1) f32 and its correct count to
 // correct (1) i64, on the device.
 void tally_step(Context& ctx, const StepOutput& step, const Tensor& labels, Tensor& loss_sum, Tensor& correct);

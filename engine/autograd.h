@@ -47,15 +47,22 @@ class Graph {
   // training: ops use batch statistics and record backward closures.
   // Evaluation graphs record nothing and use running statistics.
   // seed: the randomness of this step (dropout masks); a trainer passes a
-  // hash of the run seed and the step number.
-  Graph(Context& ctx, bool training, uint64_t seed = 0) : ctx_(ctx), training_(training), seed_(seed) {}
+  // hash of the run seed and the step number. step_seed_dev: for a step
+  // captured as a CUDA graph (apps/graph_step.h), a device word that holds
+  // each replay's seed instead (random ops read it in their kernels).
+  Graph(Context& ctx, bool training, uint64_t seed = 0, const uint64_t* step_seed_dev = nullptr)
+      : ctx_(ctx), training_(training), seed_(seed), step_seed_dev_(step_seed_dev) {}
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
 
   Context& ctx() { return ctx_; }
   bool training() const { return training_; }
-  // A fresh seed for each random op of this step.
-  uint64_t next_seed() { return hash_u64(seed_, ++seed_uses_); }
+  // A fresh seed for each random op of this step: hash_u64(seed, use) with
+  // use = 1, 2, ... When step_seed_dev() is set, an op takes next_use()
+  // instead and its kernel hashes it with the device's seed.
+  uint64_t next_seed() { return hash_u64(seed_, next_use()); }
+  uint64_t next_use() { return ++seed_uses_; }
+  const uint64_t* step_seed_dev() const { return step_seed_dev_; }
 
   // True when an op producing from these inputs must record its backward.
   bool needs_grad(std::initializer_list<const Var*> inputs) const;
@@ -74,6 +81,7 @@ class Graph {
   Context& ctx_;
   bool training_;
   uint64_t seed_;
+  const uint64_t* step_seed_dev_;
   uint64_t seed_uses_ = 0;
   std::vector<std::function<void()>> tape_;
 };

@@ -318,9 +318,26 @@ Var dropout(Graph& g, const Var& x, double p) {
   ROTOR_CHECK(p >= 0 && p < 1, "dropout: probability {} is not in [0, 1)", p);
   if (!g.training() || p == 0) return x;
   const int64_t n = x->value.numel();
-  const uint64_t seed = g.next_seed();
   Var y = output(g, x->value.shape(), g.needs_grad({&x}));
   Context& ctx = g.ctx();
+#if ROTOR_HAVE_CUDA
+  if (const uint64_t* step_seed_dev = g.step_seed_dev()) {
+    // A captured graph step: the kernels read the step's seed on the device.
+    ROTOR_CHECK(ctx.on_cuda(), "dropout: a device step seed needs a CUDA context");
+    const uint64_t use = g.next_use();
+    cuda::dropout_forward_step_seed(ctx, n, ptr(x), p, step_seed_dev, use, ptr(y));
+    if (y->requires_grad)
+      g.record([&g, x, y, n, p, step_seed_dev, use] {
+        if (!y->grad.defined()) return;
+        const GradTarget dx = g.grad_target(x);
+        if (dx.data)
+          cuda::dropout_backward_step_seed(g.ctx(), n, y->grad.f32(), p, step_seed_dev, use, dx.data, dx.mode);
+      });
+    return y;
+  }
+#endif
+  ROTOR_CHECK(!g.step_seed_dev(), "dropout: a device step seed needs a CUDA build");
+  const uint64_t seed = g.next_seed();
   ROTOR_DISPATCH(ctx, dropout_forward, ctx, n, ptr(x), p, seed, ptr(y));
   if (y->requires_grad)
     g.record([&g, x, y, n, p, seed] {

@@ -29,6 +29,16 @@ void dropout_backward(Context& ctx, int64_t n, const T* dy, double p, uint64_t s
 namespace cuda {
 void dropout_forward(Context& ctx, int64_t n, const float* x, double p, uint64_t seed, float* y);
 void dropout_backward(Context& ctx, int64_t n, const float* dy, double p, uint64_t seed, float* dx, GradMode mode);
+
+// The same, for a step captured as a CUDA graph (apps/graph_step.h): the
+// mask's seed is hash_u64(*step_seed_dev, use), read by the kernel from a
+// device word the host rewrites before each replay, so every replay draws
+// a new mask. Eagerly Graph::next_seed() gives hash_u64(step seed, use):
+// the same seed, hence the same mask, as the eager step.
+void dropout_forward_step_seed(Context& ctx, int64_t n, const float* x, double p, const uint64_t* step_seed_dev,
+                               uint64_t use, float* y);
+void dropout_backward_step_seed(Context& ctx, int64_t n, const float* dy, double p, const uint64_t* step_seed_dev,
+                                uint64_t use, float* dx, GradMode mode);
 }  // namespace cuda
 #endif
 

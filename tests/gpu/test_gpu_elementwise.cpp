@@ -3,6 +3,8 @@
 // than the grid (so the grid-stride loops wrap).
 #include <catch2/catch.hpp>
 
+#include "engine/hash.h"
+#include "engine/tensor_util.h"
 #include "kernels/activation.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
@@ -98,6 +100,24 @@ TEST_CASE("gpu dropout: the same mask as the CPU", "[gpu][dropout]") {
           t, "dropout dx", n,
           [&](GradMode m, float* d) { cpu::dropout_backward<float>(t.cpu, n, dy.data(), p, seed, d, m); },
           [&](GradMode m, float* d) { cuda::dropout_backward(t.gpu, n, fp(dy_dev), p, seed, d, m); }, 0.0);
+      // A graph step's variant: the seed is hash_u64(step seed, use), the
+      // step seed read from device memory (apps/graph_step.h).
+      const uint64_t step_seed = seed * 7 + 1, use = 3;
+      Tensor step_host = Tensor::host({1}, DType::i64);
+      step_host.data<int64_t>()[0] = static_cast<int64_t>(step_seed);
+      const Tensor step_dev = to_device(t.gpu, step_host, Device::cuda);
+      const auto* step_ptr = static_cast<const uint64_t*>(step_dev.raw());
+      const uint64_t op_seed = hash_u64(step_seed, use);
+      cpu::dropout_forward<float>(t.cpu, n, x.data(), p, op_seed, y.data());
+      cuda::dropout_forward_step_seed(t.gpu, n, fp(x_dev), p, step_ptr, use, fp(y_dev));
+      REQUIRE_TWIN("dropout y (step seed on the device)", from_gpu<float>(t.gpu, y_dev), y, 0.0);
+      require_grad_modes(
+          t, "dropout dx (step seed on the device)", n,
+          [&](GradMode m, float* d) { cpu::dropout_backward<float>(t.cpu, n, dy.data(), p, op_seed, d, m); },
+          [&](GradMode m, float* d) {
+            cuda::dropout_backward_step_seed(t.gpu, n, fp(dy_dev), p, step_ptr, use, d, m);
+          },
+          0.0);
     }
   }
 }

@@ -42,6 +42,7 @@ struct GraphRunSpec {
   int64_t channels, size;
   TrainSettings settings;
   int64_t train_images;
+  double dropout = 0;  // wide ResNets only
 };
 
 // Every tensor of a finished run, by name, as raw bits.
@@ -68,6 +69,7 @@ RunState train_run(const GraphRunSpec& r, bool graph, Precision precision) {
   spec.in_channels = r.channels;
   spec.height = spec.width = r.size;
   spec.classes = data.classes;
+  spec.dropout = r.dropout;
   auto model = build_model(ctx, spec);
   for (auto& [name, p] : model->named_slopes()) init_slopes_type1(ctx, p->value());
   TrainSettings s = r.settings;
@@ -150,6 +152,20 @@ TEST_CASE("gpu graph step: ResNet-8 with FP16 convolutions equals the eager step
   s.optimizer.momentum = 0.9;
   s.schedule.lr = 0.1;
   require_graph_equals_eager({"resnet8", 3, 8, s, 11}, 3, Precision::fp16);
+}
+
+TEST_CASE("gpu graph step: a wide ResNet with dropout equals the eager step bit for bit", "[gpu][graph][dropout]") {
+  // Dropout's kernels read the step's seed from the graph's device buffer,
+  // so each replay draws the eager step's mask. Checked to fail with the
+  // seed frozen at capture (GraphStep::capture passing no step_seed_dev):
+  // every replay then reuses the captured step's mask.
+  TrainSettings s = graph_test_settings();
+  s.optimizer.kind = OptimizerConfig::Kind::sgd;
+  s.optimizer.momentum = 0.9;
+  s.schedule.lr = 0.1;
+  GraphRunSpec r{"wrn-10-1", 3, 8, s, 11};
+  r.dropout = 0.3;
+  require_graph_equals_eager(r, 3);
 }
 
 TEST_CASE("gpu graph step: FCNN RReLU, Adam and both L1 proximal steps, equals the eager step", "[gpu][graph]") {
