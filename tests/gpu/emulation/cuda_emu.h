@@ -1,11 +1,19 @@
 // CPU emulation of the CUDA execution model, force-included into the
 // kernels/cuda/*.cu sources compiled as host C++ (after transform.py turned
-// every <<<>>> launch into emu::launch); see run.sh. One real thread per
-// CUDA thread of a block (256 persistent workers; blocks run one after
-// another), std::barrier for __syncthreads, per-warp exchange buffers and
-// barriers for the shuffles. __shared__ becomes `static` (one block at a
-// time, so one copy suffices), so ThreadSanitizer sees a missing
-// __syncthreads as a data race on it.
+// every <<<>>> launch into emu::launch); see run.sh. Blocks run one after
+// another; a block's CUDA threads run in one of two ways:
+//  - threads (run.sh asan, tsan): one real thread per CUDA thread (256
+//    persistent workers), std::barrier for __syncthreads, so
+//    ThreadSanitizer sees a missing __syncthreads as a data race;
+//  - fibers (run.sh fast, -DEMU_FIBERS): one fiber per CUDA thread on the
+//    launching thread, switched only at barriers (round robin, so
+//    deterministic) by a 14-instruction stack switch (x86-64; ucontext's
+//    swapcontext makes two system calls per switch); on 2 cores 256 real
+//    threads meeting at every barrier cost a storm of wake-ups instead. A
+//    barrier that can never complete (threads waiting at different ones)
+//    aborts naming the kernel instead of hanging.
+// Per-warp exchange buffers and barriers serve the shuffles. __shared__
+// becomes `static` (one block at a time, so one copy suffices).
 //
 // Every launch is checked against the limits of sm_75 and sm_90 (grid
 // x <= 2^31-1, y and z <= 65535; 1..1024 threads in whole warps, 256 here;
@@ -41,6 +49,10 @@
 
 #include "emu_capture.h"
 
+#ifdef EMU_FIBERS
+#include <sys/mman.h>
+#endif
+
 #undef __global__
 #undef __device__
 #undef __host__
@@ -61,9 +73,43 @@ namespace emu {
 
 struct MmaSlots;
 
+#ifdef EMU_FIBERS
+inline void fiber_wait();
+inline void fiber_note_progress();
+// std::barrier's arrive_and_wait / arrive_and_drop for fibers: a waiting
+// fiber yields until the phase it arrived in completes.
+class Barrier {
+ public:
+  explicit Barrier(unsigned count) : expected_(count), pending_(count) {}
+  void arrive_and_wait() {
+    const uint64_t phase = phase_;
+    arrive();
+    while (phase_ == phase) fiber_wait();
+  }
+  // An exited thread: it arrives now and is not expected in later phases.
+  void arrive_and_drop() {
+    --expected_;
+    arrive();
+  }
+
+ private:
+  void arrive() {
+    fiber_note_progress();
+    if (--pending_ == 0) {
+      pending_ = expected_;
+      ++phase_;
+    }
+  }
+  unsigned expected_, pending_;
+  uint64_t phase_ = 0;
+};
+#else
+using Barrier = std::barrier<>;
+#endif
+
 struct BlockState {
-  std::unique_ptr<std::barrier<>> block_barrier;
-  std::unique_ptr<std::barrier<>> warp_barrier[32];
+  std::unique_ptr<Barrier> block_barrier;
+  std::unique_ptr<Barrier> warp_barrier[32];
   alignas(16) unsigned char exchange[32][32][8];  // [warp][lane] 8 bytes
   // The block's static __shared__ variables (address, bytes), noted by
   // transform.py's note_shared after each declaration.
@@ -144,6 +190,110 @@ inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
 
 namespace emu {
 
+#ifdef EMU_FIBERS
+// Saves the callee-saved registers on this stack, stores the stack pointer
+// in *save_sp, and resumes the stack at load_sp (System V x86-64 ABI: a
+// plain call, so the compiler already assumes the caller-saved registers
+// and memory changed). The FP control words are not switched: no kernel
+// changes them. Weak, as every translation unit of a kernel defines it.
+extern "C" void emu_fiber_switch(void** save_sp, void* load_sp);
+asm(R"(
+  .text
+  .weak emu_fiber_switch
+  .type emu_fiber_switch, @function
+emu_fiber_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size emu_fiber_switch, .-emu_fiber_switch
+)");
+
+// Up to 256 fibers on the launching thread, with stacks (and a guard page
+// below each) mapped once; a block runs on the first blockDim.x.
+struct Pool {
+  static constexpr unsigned size = 256;
+  static constexpr size_t stack_bytes = 256 * 1024, guard_bytes = 4096;
+  void* scheduler_sp = nullptr;
+  void* fiber_sp[size];
+  bool finished[size];
+  unsigned current = 0;
+  uint64_t progress = 0;  // arrivals at barriers and finished fibers
+  const std::function<void()>* body = nullptr;
+  BlockState* state = nullptr;
+  unsigned char* stacks = nullptr;
+
+  Pool() {
+    const size_t bytes = size * (stack_bytes + guard_bytes);
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) {
+      std::perror("emu: mmap of the fiber stacks");
+      std::abort();
+    }
+    stacks = static_cast<unsigned char*>(m);
+    for (unsigned t = 0; t < size; ++t) mprotect(stacks + t * (stack_bytes + guard_bytes), guard_bytes, PROT_NONE);
+  }
+  [[noreturn]] static void fiber_main();
+  // A fresh stack for fiber t that emu_fiber_switch "returns" into
+  // fiber_main from: six zero registers, then fiber_main's address, then a
+  // null return address for it, so that it starts with the stack aligned
+  // as after a call (rsp = 8 mod 16).
+  void start_fiber(unsigned t) {
+    auto* top = reinterpret_cast<uintptr_t*>(stacks + (t + 1) * (stack_bytes + guard_bytes));
+    top[-1] = 0;
+    top[-2] = reinterpret_cast<uintptr_t>(&Pool::fiber_main);
+    for (int r = 3; r <= 8; ++r) top[-r] = 0;
+    fiber_sp[t] = top - 8;
+    finished[t] = false;
+  }
+  // Runs body() as `threads` CUDA threads of one block.
+  void run_block(unsigned threads, const char* kernel) {
+    for (unsigned t = 0; t < threads; ++t) start_fiber(t);
+    unsigned live = threads;
+    while (live > 0) {
+      const uint64_t before = progress;
+      for (unsigned t = 0; t < threads; ++t) {
+        if (finished[t]) continue;
+        current = t;
+        t_thread_idx = dim3(t, 0, 0);
+        emu_fiber_switch(&scheduler_sp, fiber_sp[t]);
+        if (finished[t]) --live;
+      }
+      if (live > 0 && progress == before) {
+        std::fprintf(stderr, "emu: launch of %s: deadlock: %u threads wait at barriers that can never complete\n",
+                     kernel, live);
+        std::abort();
+      }
+    }
+  }
+};
+inline Pool* g_pool = nullptr;
+inline void Pool::fiber_main() {
+  Pool& p = *g_pool;
+  (*p.body)();
+  // An exited thread counts as arrived at later barriers (as on the GPU).
+  const unsigned t = p.current;
+  p.state->warp_barrier[t / 32]->arrive_and_drop();
+  p.state->block_barrier->arrive_and_drop();
+  p.finished[t] = true;
+  ++p.progress;
+  emu_fiber_switch(&p.fiber_sp[t], p.scheduler_sp);  // never resumed
+  __builtin_unreachable();
+}
+inline void fiber_wait() { emu_fiber_switch(&g_pool->fiber_sp[g_pool->current], g_pool->scheduler_sp); }
+inline void fiber_note_progress() { ++g_pool->progress; }
+#else
 // 256 persistent worker threads; a block runs on the first blockDim.x.
 struct Pool {
   static constexpr unsigned size = 256;
@@ -170,6 +320,7 @@ struct Pool {
     for (auto& w : workers) w.detach();
   }
 };
+#endif
 
 // The launch limits shared by sm_75 and sm_90 (CUDA C Programming Guide,
 // "Technical Specifications per Compute Capability").
@@ -220,6 +371,9 @@ inline void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char* ker
     return;
   }
   static Pool* pool = new Pool;  // never destroyed: its threads wait at exit
+#ifdef EMU_FIBERS
+  g_pool = pool;
+#endif
   rotor_emu_note_launch();
   const unsigned threads = block.x * block.y * block.z;
   g_grid_dim = grid;
@@ -228,16 +382,20 @@ inline void launch(dim3 grid, dim3 block, size_t dynamic_shared, const char* ker
     for (unsigned y = 0; y < grid.y; ++y)
       for (unsigned x = 0; x < grid.x; ++x) {
         BlockState state;
-        state.block_barrier = std::make_unique<std::barrier<>>(threads);
-        for (unsigned w = 0; w < threads / 32; ++w) state.warp_barrier[w] = std::make_unique<std::barrier<>>(32);
+        state.block_barrier = std::make_unique<Barrier>(threads);
+        for (unsigned w = 0; w < threads / 32; ++w) state.warp_barrier[w] = std::make_unique<Barrier>(32);
         state.mma = std::make_unique<MmaSlots[]>(threads / 32);
         g_block = &state;
         g_block_idx = dim3(x, y, z);
         pool->body = &body;
-        pool->active = threads;
         pool->state = &state;
+#ifdef EMU_FIBERS
+        pool->run_block(threads, kernel);
+#else
+        pool->active = threads;
         pool->start.arrive_and_wait();
         pool->done.arrive_and_wait();
+#endif
         g_block = nullptr;
         check_shared(kernel, state, dynamic_shared);
       }

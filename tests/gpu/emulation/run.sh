@@ -7,7 +7,7 @@
 #   bash tests/gpu/emulation/run.sh [asan|tsan|fast] [catch2 test spec...]
 #     asan  AddressSanitizer + UBSan: out-of-bounds "device" accesses
 #     tsan  ThreadSanitizer: a missing __syncthreads shows as a data race
-#     fast  -O2, no sanitizer (default)
+#     fast  -O2, no sanitizer, CUDA threads as fibers (default; cuda_emu.h)
 #   EMU_SMS=132 ... sizes grids as for an H100 (more blocks per channel,
 #   more split-K slices); EMU_DIR (default /tmp/rotor-emu) holds the build.
 #
@@ -33,8 +33,6 @@ generate() {
   python3 "$HERE/transform.py" "$1" > "$2.tmp"
   if cmp -s "$2.tmp" "$2"; then rm "$2.tmp"; else mv "$2.tmp" "$2"; fi
 }
-# The emulation's own checks first (the CUB model, the launch limits).
-bash "$HERE/selftest.sh" "$D/selftest" || { echo "emulation ($MODE): FAILED: the self-test (above)"; exit 1; }
 for f in "$R"/kernels/cuda/*.cu; do generate "$f" "$D/gen/$(basename "$f" .cu).cpp"; done
 # A source that was renamed or removed leaves no stale kernel behind.
 for g in "$D"/gen/*.cpp; do [ -f "$R/kernels/cuda/$(basename "$g" .cpp).cu" ] || rm -f "$g"; done
@@ -44,9 +42,14 @@ FLAGS="-std=c++20 -g -O1 -Werror=switch -DROTOR_HAVE_CUDA=1 -I$R -I/usr/include/
 case $MODE in
   asan) FLAGS="$FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer" ;;
   tsan) FLAGS="$FLAGS -fsanitize=thread" ;;
-  fast) FLAGS="${FLAGS/-O1/-O2}" ;;
+  fast) FLAGS="${FLAGS/-O1/-O2} -DEMU_FIBERS" ;;
   *) echo "mode must be asan, tsan or fast" >&2; exit 2 ;;
 esac
+# The emulation's own checks first (the CUB model, the launch limits, and
+# with fibers the deadlock check), in this mode's execution model.
+fibers=()
+[ "$MODE" = fast ] && fibers=(-DEMU_FIBERS)
+bash "$HERE/selftest.sh" "$D/selftest" "${fibers[@]}" || { echo "emulation ($MODE): FAILED: the self-test (above)"; exit 1; }
 DEFS=(-DROTOR_GOLDEN_DIR="\"${ROTOR_GOLDEN_DIR:-$R/../shared/golden}\"" -DROTOR_DATASETS_DIR="\"$R/../shared/datasets\""
       -DROTOR_BIN="\"/bin/false\"")
 

@@ -1,6 +1,7 @@
 // The emulation checking itself (selftest.sh): a CUB result read outside
-// thread 0 is NaN, and launches over the sm_75/sm_90 limits abort naming
-// the kernel. Compiled through transform.py + cuda_emu.h like a kernel file.
+// thread 0 is NaN, launches over the sm_75/sm_90 limits abort naming the
+// kernel, and (fibers) a block whose threads wait at different barriers
+// aborts naming the kernel. Compiled through transform.py + cuda_emu.h like a kernel file.
 #include "kernels/cuda/cub_include.cuh"
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,17 @@ __global__ void sum_kernel(const float* x, float* out, int reader) {
   __shared__ typename B::TempStorage temp;
   const float s = B(temp).Sum(x[threadIdx.x]);
   if (threadIdx.x == reader) out[0] = s;
+}
+// Lane 0 waits at a shuffle for lanes that wait at __syncthreads for it:
+// it hangs a GPU; the fibers (-DEMU_FIBERS) abort saying so.
+__global__ void deadlock_kernel(float* out) {
+  float v = 1.0f;
+  if (threadIdx.x == 0) {
+    v = __shfl_xor_sync(~0u, v, 1);
+  } else {
+    __syncthreads();
+  }
+  out[0] = v;
 }
 __global__ void big_shared_kernel(float* out) {
   __shared__ float tile[13000];  // 52,000 bytes > 48 KB
@@ -37,6 +49,8 @@ int main(int argc, char** argv) {
     big_shared_kernel<<<1, 64, 0, 0>>>(out_dev);
   } else if (reader == -2) {
     sum_kernel<<<dim3(1, 70000), bt, 0, 0>>>(x, out_dev, 0);
+  } else if (reader == -4) {
+    deadlock_kernel<<<1, 64, 0, 0>>>(out_dev);
   } else {
     big_shared_kernel<<<1, 64, 1024, 0>>>(out_dev);
   }
