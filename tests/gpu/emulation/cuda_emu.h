@@ -50,6 +50,9 @@
 #include "emu_capture.h"
 
 #ifdef EMU_FIBERS
+#ifndef __x86_64__
+#error "EMU_FIBERS: the fibers' stack switch is x86-64 assembly (run.sh sets it only there)"
+#endif
 #include <sys/mman.h>
 #endif
 
