@@ -1051,6 +1051,16 @@ Options parse_options(int argc, char** argv) {
       if (i + 1 >= argc) throw UsageError(fmt::format("{} needs a value", a));
       return argv[++i];
     };
+    // A step flag whose value `parse` checks: its error becomes a usage
+    // error naming the flag.
+    auto checked = [&](const std::string& flag, const std::function<void()>& parse) {
+      o.step_flags = true;
+      try {
+        parse();
+      } catch (const std::exception& e) {
+        throw UsageError(fmt::format("{}: {}", flag, e.what()));
+      }
+    };
     if (a == "--json") {
       o.json_path = value();
     } else if (a == "--repeats") {
@@ -1058,22 +1068,13 @@ Options parse_options(int argc, char** argv) {
       if (r < 1 || r > 100000) throw UsageError(fmt::format("--repeats {}: expected 1 to 100000", r));
       o.repeats = static_cast<int>(r);
     } else if (a == "--model") {
-      o.step.model = value();
-      o.step_flags = true;
+      const std::string v = value();
+      checked(a, [&] { check_arch(v); });
+      o.step.model = v;
       o.model_given = true;
-      try {
-        check_arch(o.step.model);
-      } catch (const std::exception& e) {
-        throw UsageError(fmt::format("--model: {}", e.what()));
-      }
     } else if (a == "--act") {
       const std::string v = value();
-      o.step_flags = true;
-      try {
-        o.step.act = parse_activation(v);
-      } catch (const std::exception& e) {
-        throw UsageError(fmt::format("--act: {}", e.what()));
-      }
+      checked(a, [&] { o.step.act = parse_activation(v); });
     } else if (a == "--batch") {
       const int64_t n = parse_count(a, value());
       o.step_flags = true;
@@ -1082,12 +1083,7 @@ Options parse_options(int argc, char** argv) {
       o.step.batch = n;
     } else if (a == "--precision") {
       const std::string v = value();
-      o.step_flags = true;
-      try {
-        o.step.precision = parse_precision(v);
-      } catch (const std::exception& e) {
-        throw UsageError(fmt::format("--precision: {}", e.what()));
-      }
+      checked(a, [&] { o.step.precision = parse_precision(v); });
     } else if (a.size() > 1 && a[0] == '-') {
       throw UsageError(fmt::format("unknown flag {}", a));
     } else if (o.kernel.empty()) {

@@ -23,6 +23,8 @@ expect 2 "^bench_cuda: --precision needs a value" train_step --precision
 expect 2 "--precision apply to train_step and memory .*not to conv2d_fwd" conv2d_fwd --precision fp16
 expect 2 "^bench_cuda: unknown flag --precison" train_step --precison fp16
 expect 2 "^bench_cuda: --batch 1: expected 2 to 65536" train_step --batch 1
+expect 2 "^bench_cuda: --model: .*nonsense" train_step --model nonsense
+expect 2 "^bench_cuda: --act: .*tanh" train_step --act tanh
 expect 2 "conv2d_fwd has no variant 'fp8'" conv2d_fwd fp8
 # A valid command line gets past the parser to the GPU check. Only checked
 # without a GPU (exit 77): with one it would time a step, and timing belongs
