@@ -2,7 +2,8 @@
 // i, p), the same host/device hash the CPU uses, so CPU and GPU drop the
 // same elements and backward recomputes the mask instead of storing it.
 // CPU twin: kernels/cpu/dropout.cpp; tests: tests/gpu/test_gpu_elementwise.cpp
-// (and tests/gpu/test_gpu_graph_step.cpp for the step-seed variants).
+// (both seed forms), and end to end in a graph step in
+// tests/gpu/test_gpu_graph_step.cpp.
 #include "kernels/cuda/elementwise_map.cuh"
 #include "kernels/dropout.h"
 

@@ -7,7 +7,7 @@
 //    ThreadSanitizer sees a missing __syncthreads as a data race;
 //  - fibers (run.sh fast, -DEMU_FIBERS): one fiber per CUDA thread on the
 //    launching thread, switched only at barriers (round robin, so
-//    deterministic) by a 14-instruction stack switch (x86-64; ucontext's
+//    deterministic) by a 15-instruction stack switch (x86-64; ucontext's
 //    swapcontext makes two system calls per switch); on 2 cores 256 real
 //    threads meeting at every barrier cost a storm of wake-ups instead. A
 //    barrier that can never complete (threads waiting at different ones)
